@@ -1,0 +1,48 @@
+# mock-cxone — each target is one obvious command.
+#   make run    start the mock with a working demo tenant (REST :8080, S3 :9000)
+#   make test   every test: Rust (unit + end-to-end with aws-sdk-s3/reqwest) and Python clients
+#   make bench  benchmarks, results in docs/benchmarks.md
+#   make lint   clippy + rustfmt check;  make fmt  format
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+PYREQS    := clients-tests/python/requirements.txt
+CARGO     ?= cargo
+
+.PHONY: run test test-rust test-python bench lint fmt venv build clean
+
+run:
+	$(CARGO) run --release -p mock-cxone -- serve
+
+build:
+	$(CARGO) build -p mock-cxone
+
+test: test-rust test-python
+
+test-rust:
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+test-python: build venv
+	MOCK_CXONE_BIN=$(CURDIR)/target/debug/mock-cxone $(VENV)/bin/pytest -q clients-tests/python
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: $(PYREQS)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r $(PYREQS)
+	touch $@
+
+bench:
+	$(CARGO) build --release -p mock-cxone
+	$(CARGO) run --release -p clients-tests --bin bench -- --out docs/benchmarks.md
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --all -- --check
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	rm -rf target $(VENV) mock-cxone-data

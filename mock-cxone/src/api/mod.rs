@@ -1,0 +1,58 @@
+//! The REST listener: CXone's public API (`/auth`, `/.well-known`, `/api/v2`) and the control
+//! API (`/_mock`). Handlers parse, authenticate and map errors; domain modules decide.
+
+pub mod auth;
+pub mod control;
+pub mod json;
+pub mod storage;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+
+/// The whole REST API for `app` (tests can drive it with `oneshot`, no socket needed).
+pub fn router(app: Arc<App>) -> Router {
+    let control = control::router().layer(middleware::from_fn_with_state(app.clone(), admin_gate));
+    Router::new()
+        .merge(auth::router())
+        .merge(storage::router())
+        .merge(control)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(json::BODY_LIMIT_BYTES))
+        .with_state(app)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound(format!("no route for {} {}", req.method(), req.uri().path()))
+}
+
+/// `/_mock` needs the admin token when one is configured (the API listens beyond loopback).
+async fn admin_gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Result<Response, ApiError> {
+    if let Some(expected) = &app.admin_token {
+        let given = req
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .or_else(|| req.headers().get("x-mock-admin-token").and_then(|v| v.to_str().ok()));
+        if given != Some(expected.as_str()) && req.uri().path() != "/_mock/health" {
+            return Err(ApiError::Unauthorized(
+                "the control API needs the admin token printed at start (Authorization: Bearer <token>)".into(),
+            ));
+        }
+    }
+    Ok(next.run(req).await)
+}
+
+/// Runs blocking store work (long SQLite transactions) off the async workers.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("worker panicked: {e}")))?
+}

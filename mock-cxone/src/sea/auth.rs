@@ -1,0 +1,94 @@
+//! S3 request authentication backed by the store: secrets are looked up at every request, so a
+//! regenerated SEA key is refused at once (S1) with `InvalidAccessKeyId`.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::{s3_error, S3Result};
+
+use crate::app::App;
+use crate::store::StoreResult;
+
+/// Who signed an S3 request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A tenant's SEA credential: its folder in `cxone-sea`, read and delete only.
+    Sea {
+        /// The tenant (and SEA folder).
+        tenant_id: String,
+    },
+    /// A tenant's data-lake credential: its own buckets, full S3.
+    DataLake {
+        /// The tenant.
+        tenant_id: String,
+        /// KMS keys granted at issue time (F9).
+        kms_keys: Vec<String>,
+    },
+}
+
+impl Caller {
+    /// The tenant behind the credential.
+    pub fn tenant_id(&self) -> &str {
+        match self {
+            Caller::Sea { tenant_id } | Caller::DataLake { tenant_id, .. } => tenant_id,
+        }
+    }
+}
+
+/// Finds the caller and secret for an access key.
+pub fn lookup(c: &Connection, access_key: &str) -> StoreResult<Option<(Caller, String)>> {
+    let sea = c
+        .query_row(
+            "SELECT tenant_id, secret_access_key FROM sea_credentials WHERE access_key_id=?1",
+            [access_key],
+            |r| Ok((Caller::Sea { tenant_id: r.get(0)? }, r.get(1)?)),
+        )
+        .optional()?;
+    if sea.is_some() {
+        return Ok(sea);
+    }
+    Ok(c.query_row(
+        "SELECT tenant_id, secret_access_key, kms_keys FROM datalake_credentials WHERE access_key_id=?1",
+        [access_key],
+        |r| {
+            let keys: String = r.get(2)?;
+            let caller = Caller::DataLake {
+                tenant_id: r.get(0)?,
+                kms_keys: serde_json::from_str(&keys).unwrap_or_default(),
+            };
+            Ok((caller, r.get(1)?))
+        },
+    )
+    .optional()?)
+}
+
+/// `S3Auth` over the store.
+#[derive(Debug)]
+pub struct StoreAuth {
+    app: Arc<App>,
+}
+
+impl StoreAuth {
+    /// Auth for `app`'s store.
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app }
+    }
+}
+
+#[async_trait::async_trait]
+impl S3Auth for StoreAuth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match self.app.store.with(|c| lookup(c, access_key)) {
+            Ok(Some((_, secret))) => Ok(SecretKey::from(secret)),
+            Ok(None) => Err(s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )),
+            Err(e) => {
+                tracing::error!("s3 auth lookup: {e}");
+                Err(s3_error!(InternalError))
+            }
+        }
+    }
+}
