@@ -193,7 +193,7 @@ pub fn s3_client(endpoint: &str, access_key_id: &str, secret: &str) -> aws_sdk_s
 /// The S3 error code of an SDK error (e.g. `AccessDenied`), or the HTTP status for HEAD.
 pub fn s3_code<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
-    E: aws_sdk_s3::error::ProvideErrorMetadata,
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
     use aws_sdk_s3::error::SdkError;
