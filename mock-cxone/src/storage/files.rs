@@ -39,6 +39,8 @@ pub struct FilePage {
     pub files: Vec<FileView>,
     /// Pass as `cursor` for the next page; null on the last.
     pub next_cursor: Option<String>,
+    /// How many files match the query in all pages.
+    pub total: i64,
 }
 
 /// Query of the listing.
@@ -66,6 +68,12 @@ pub fn list(c: &Connection, tenant_id: &str, q: &FileQuery, now: Instant) -> Sto
          FROM files WHERE tenant_id=?1 AND seq > ?3 {tier_clause} AND (?5 IS NULL OR media_type=?5)
          ORDER BY seq LIMIT ?6"
     );
+    let total: i64 = c.query_row(
+        // Same filter as the page query, from the first file (`seq > 0`).
+        &format!("SELECT COUNT(*) FROM files WHERE tenant_id=?1 AND seq > ?3 {tier_clause} AND (?5 IS NULL OR media_type=?5)"),
+        rusqlite::params![tenant_id, q.tier, 0, to_us(now), q.media_type],
+        |r| r.get(0),
+    )?;
     let mut st = c.prepare_cached(&sql)?;
     let limit = q.limit.clamp(1, 10_000);
     let rows = st.query_map(
@@ -110,10 +118,7 @@ pub fn list(c: &Connection, tenant_id: &str, q: &FileQuery, now: Instant) -> Sto
         f.sea_refusals = refusals(c, &f.id)?;
         out.push(f);
     }
-    Ok(FilePage {
-        files: out,
-        next_cursor,
-    })
+    Ok(FilePage { files: out, next_cursor, total })
 }
 
 fn refusals(c: &Connection, file_id: &str) -> StoreResult<Vec<Value>> {
