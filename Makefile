@@ -33,9 +33,9 @@ $(VENV)/.installed: $(PYREQS)
 	$(VENV)/bin/pip install --quiet -r $(PYREQS)
 	touch $@
 
-bench:
+bench: venv
 	$(CARGO) build --release -p mock-cxone
-	$(CARGO) run --release -p clients-tests --bin bench -- --out docs/benchmarks.md
+	MOCK_CXONE_BIN=$(CURDIR)/target/release/mock-cxone $(PY) bench/bench.py --out docs/benchmarks.md
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
