@@ -31,8 +31,6 @@ async fn openid_configuration(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!({
         "issuer": base,
         "token_endpoint": format!("{base}/auth/token"),
-        "authorization_endpoint": format!("{base}/auth/authorize"),
-        "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "grant_types_supported": ["password", "client_credentials", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ALL_SCOPES,
