@@ -202,3 +202,53 @@ pub fn sea_list(
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// An upper bound for keys starting with `prefix` (mock keys never contain U+10FFFF).
+fn past_prefix(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
+}
+
+/// [`sea_list`], read along the `sea_key` index from `max(prefix, just after after)` to the end of
+/// `prefix`: a page costs its own rows, not a scan and sort of every file the tenant has
+/// (`+tenant_id` keeps the planner off the tenant index).
+pub fn sea_list_indexed(
+    c: &Connection,
+    tenant_id: &str,
+    prefix: &str,
+    after: &str,
+    limit: u32,
+    now: Instant,
+) -> StoreResult<Vec<SeaObject>> {
+    // `after + NUL` is the least string greater than `after`, so one inclusive bound serves both.
+    let after_next = format!("{after}\0");
+    let from = if after_next.as_str() > prefix {
+        after_next.as_str()
+    } else {
+        prefix
+    };
+    let sql = format!(
+        "SELECT {SEA_COLUMNS} FROM files WHERE +tenant_id=?1 AND {SEA_LIVE}
+         AND sea_key >= ?3 AND sea_key < ?4 AND substr(sea_key, 1, length(?5)) = ?5
+         ORDER BY sea_key LIMIT ?6"
+    );
+    let mut st = c.prepare_cached(&sql)?;
+    let rows = st.query_map(
+        rusqlite::params![tenant_id, to_us(now), from, past_prefix(prefix), prefix, limit],
+        row_to_sea,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// [`sea_folder_has_objects`], read along the `sea_key` index over the tenant's folder only.
+pub fn sea_folder_has_objects_indexed(c: &Connection, tenant_id: &str, now: Instant) -> StoreResult<bool> {
+    let folder = format!("{tenant_id}/");
+    let sql =
+        format!("SELECT 1 FROM files WHERE +tenant_id=?1 AND {SEA_LIVE} AND sea_key >= ?3 AND sea_key < ?4 LIMIT 1");
+    Ok(c.query_row(
+        &sql,
+        rusqlite::params![tenant_id, to_us(now), folder, past_prefix(&folder)],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
+}
