@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start the REST and S3 listeners.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the version.
     Version,
 }
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
             println!("mock-cxone {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
     }
 }
 

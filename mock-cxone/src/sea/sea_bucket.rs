@@ -174,7 +174,7 @@ fn scan(c: &Connection, tenant_id: &str, q: &ListQuery<'_>, now: Instant) -> Sto
         });
     }
     'batches: loop {
-        let batch = files::sea_list_indexed(c, tenant_id, q.prefix, &pos, LIST_BATCH, now)?;
+        let batch = files::sea_list(c, tenant_id, q.prefix, &pos, LIST_BATCH, now)?;
         let more = batch.len() == LIST_BATCH as usize;
         for obj in batch {
             if entries.len() >= q.max_keys {
@@ -208,7 +208,7 @@ fn list_page(app: &App, caller: &Caller, q: &ListQuery<'_>) -> S3Result<Page> {
     let tenant_id = caller.tenant_id();
     let now = app.now();
     store(app, "list", |c| {
-        if !files::sea_folder_has_objects_indexed(c, tenant_id, now)? {
+        if !files::sea_folder_has_objects(c, tenant_id, now)? {
             return Ok(Err(denied()));
         }
         scan(c, tenant_id, q, now).map(Ok)
@@ -373,7 +373,7 @@ fn find_object(app: &App, caller: &Caller, key: &str) -> S3Result<(SeaObject, St
     let tenant_id = caller.tenant_id();
     let now = app.now();
     store(app, "object lookup", |c| {
-        if !files::sea_folder_has_objects_indexed(c, tenant_id, now)? {
+        if !files::sea_folder_has_objects(c, tenant_id, now)? {
             return Ok(Err(denied()));
         }
         let Some(obj) = files::sea_object(c, key, now)? else {
@@ -572,7 +572,7 @@ fn delete_one(c: &Connection, now: Instant, caller: &Caller, key: &str) -> Store
         return Ok(Err(denied()));
     }
     let tenant_id = caller.tenant_id();
-    if !files::sea_folder_has_objects_indexed(c, tenant_id, now)? {
+    if !files::sea_folder_has_objects(c, tenant_id, now)? {
         return Ok(Err(denied()));
     }
     delete_early(c, now, tenant_id, key)?;

@@ -174,44 +174,11 @@ pub fn sea_object(c: &Connection, key: &str, now: Instant) -> StoreResult<Option
         .optional()?)
 }
 
-/// Whether the tenant's SEA folder holds any live object (S6: an empty folder is AccessDenied).
-pub fn sea_folder_has_objects(c: &Connection, tenant_id: &str, now: Instant) -> StoreResult<bool> {
-    let sql = format!("SELECT 1 FROM files WHERE tenant_id=?1 AND {SEA_LIVE} LIMIT 1");
-    Ok(c.query_row(&sql, rusqlite::params![tenant_id, to_us(now)], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
-/// Live SEA objects of a tenant with keys starting with `prefix` and greater than `after`, in key order.
-pub fn sea_list(
-    c: &Connection,
-    tenant_id: &str,
-    prefix: &str,
-    after: &str,
-    limit: u32,
-    now: Instant,
-) -> StoreResult<Vec<SeaObject>> {
-    let sql = format!(
-        "SELECT {SEA_COLUMNS} FROM files WHERE tenant_id=?1 AND {SEA_LIVE}
-         AND sea_key > ?3 AND substr(sea_key, 1, length(?4)) = ?4 ORDER BY sea_key LIMIT ?5"
-    );
-    let mut st = c.prepare_cached(&sql)?;
-    let rows = st.query_map(
-        rusqlite::params![tenant_id, to_us(now), after, prefix, limit],
-        row_to_sea,
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// An upper bound for keys starting with `prefix` (mock keys never contain U+10FFFF).
-fn past_prefix(prefix: &str) -> String {
-    format!("{prefix}{}", char::MAX)
-}
-
-/// [`sea_list`], read along the `sea_key` index from `max(prefix, just after after)` to the end of
+/// Live SEA objects of a tenant with keys starting with `prefix` and greater than `after`, in key
+/// order. Read along the `sea_key` index from `max(prefix, just after after)` to the end of
 /// `prefix`: a page costs its own rows, not a scan and sort of every file the tenant has
 /// (`+tenant_id` keeps the planner off the tenant index).
-pub fn sea_list_indexed(
+pub fn sea_list(
     c: &Connection,
     tenant_id: &str,
     prefix: &str,
@@ -239,8 +206,9 @@ pub fn sea_list_indexed(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// [`sea_folder_has_objects`], read along the `sea_key` index over the tenant's folder only.
-pub fn sea_folder_has_objects_indexed(c: &Connection, tenant_id: &str, now: Instant) -> StoreResult<bool> {
+/// Whether the tenant's SEA folder holds any live object (S6: an empty folder is AccessDenied).
+/// Read along the `sea_key` index over the tenant's folder only.
+pub fn sea_folder_has_objects(c: &Connection, tenant_id: &str, now: Instant) -> StoreResult<bool> {
     let folder = format!("{tenant_id}/");
     let sql =
         format!("SELECT 1 FROM files WHERE +tenant_id=?1 AND {SEA_LIVE} AND sea_key >= ?3 AND sea_key < ?4 LIMIT 1");
@@ -251,4 +219,9 @@ pub fn sea_folder_has_objects_indexed(c: &Connection, tenant_id: &str, now: Inst
     )
     .optional()?
     .is_some())
+}
+
+/// An upper bound for keys starting with `prefix` (mock keys never contain U+10FFFF).
+fn past_prefix(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
 }

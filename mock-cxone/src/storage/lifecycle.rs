@@ -166,6 +166,16 @@ fn refusal_reason(
     }
 }
 
+/// A file a SEA rule matches but did not claim: a refusal candidate.
+struct Candidate {
+    id: String,
+    name: String,
+    tier: String,
+    claimed_by: Option<String>,
+    claimed_action: Option<String>,
+    sea_action: Option<String>,
+}
+
 /// Records, once per (file, rule), each SEA rule's refusal of a file it matches.
 fn refuse(c: &Connection, at: Instant, tenant_id: &str, rules: &[Rule]) -> StoreResult<()> {
     for rule in rules.iter().filter(|r| r.is_sea()) {
@@ -176,17 +186,30 @@ fn refuse(c: &Connection, at: Instant, tenant_id: &str, rules: &[Rule]) -> Store
              AND NOT EXISTS (SELECT 1 FROM sea_refusals r WHERE r.file_id=f.id AND r.rule_id=?2)",
             rule.predicate(at)
         );
-        let rows: Vec<(String, String, String, Option<String>, Option<String>, Option<String>)> = c
+        let rows: Vec<Candidate> = c
             .prepare(&sql)?
             .query_map(rusqlite::params![tenant_id, rule.id, to_us(at), rule.action], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok(Candidate {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    tier: r.get(2)?,
+                    claimed_by: r.get(3)?,
+                    claimed_action: r.get(4)?,
+                    sea_action: r.get(5)?,
+                })
             })?
             .collect::<Result<_, _>>()?;
-        for (id, name, tier, by, by_action, sea_action) in rows {
-            let Some(reason) = refusal_reason(rule, &tier, by.as_deref(), by_action.as_deref(), sea_action.as_deref())
-            else {
+        for f in rows {
+            let Some(reason) = refusal_reason(
+                rule,
+                &f.tier,
+                f.claimed_by.as_deref(),
+                f.claimed_action.as_deref(),
+                f.sea_action.as_deref(),
+            ) else {
                 continue;
             };
+            let (id, name, by) = (f.id, f.name, f.claimed_by);
             c.execute(
                 "INSERT OR IGNORE INTO sea_refusals(file_id,rule_id,reason,at) VALUES(?1,?2,?3,?4)",
                 rusqlite::params![id, rule.id, reason, to_us(at)],
