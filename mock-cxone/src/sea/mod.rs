@@ -8,6 +8,8 @@ pub mod credentials;
 pub mod datalake;
 pub mod front;
 pub mod lake_bucket;
+pub mod lake_fs;
+pub mod lake_owner;
 pub mod sea_bucket;
 
 use std::sync::Arc;
