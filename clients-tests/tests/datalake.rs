@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::interceptors::{BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef};
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::{BoxError, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -1434,4 +1434,194 @@ async fn datalake_list_v2_pagination() {
         );
     }
     assert_eq!(paged, want);
+}
+
+// --- platform writes (exports), key safety, clock ---------------------------------------------------
+
+#[tokio::test]
+async fn datalake_platform_writes_read_back_like_uploads() {
+    use mock_cxone::sea::lake_platform;
+    let l = lake("demo-lake").await;
+    let app = l.m.handle.app_state();
+    let tenant = l.t.tenant_id.clone();
+    let a = app.clone();
+    let etag = tokio::task::spawn_blocking(move || {
+        mock_cxone::sea::lake_bucket::ensure_bucket(&a, &tenant, "demo-exports").expect("ensure");
+        let key = "telephony/year=2026/month=01/part-00000.parquet";
+        assert!(!lake_platform::object_exists(&a, "demo-exports", key));
+        let etag = lake_platform::write_object(
+            &a,
+            &tenant,
+            "demo-exports",
+            key,
+            b"PAR1...PAR1",
+            Some("application/vnd.apache.parquet"),
+        )
+        .expect("write");
+        assert!(lake_platform::object_exists(&a, "demo-exports", key));
+        // Another tenant's bucket, a file where a folder is needed: refused.
+        assert!(lake_platform::write_object(&a, "t-nobody", "demo-exports", "x", b"x", None).is_err());
+        assert!(lake_platform::write_object(&a, &tenant, "demo-exports", &format!("{key}/x"), b"x", None).is_err());
+        etag
+    })
+    .await
+    .expect("blocking");
+    let key = "telephony/year=2026/month=01/part-00000.parquet";
+    let kms = tenant_kms_key(&l.m, &l.t.tenant_id).await;
+    let h =
+        l.s3.head_object()
+            .bucket("demo-exports")
+            .key(key)
+            .send()
+            .await
+            .expect("head");
+    assert_eq!(h.e_tag(), Some(format!("\"{etag}\"").as_str()));
+    assert_eq!(h.content_type(), Some("application/vnd.apache.parquet"));
+    assert_eq!(h.ssekms_key_id(), Some(kms.as_str()));
+    assert_eq!(
+        h.last_modified().map(|t| t.secs()),
+        Some(
+            chrono::DateTime::parse_from_rfc3339(clients_tests::T0)
+                .expect("t0")
+                .timestamp()
+        )
+    );
+    assert_eq!(get(&l.s3, "demo-exports", key).await, b"PAR1...PAR1");
+
+    // Retention (D9): a cold object reports GLACIER_IR; an expired one is deleted.
+    let a = app.clone();
+    let listed = tokio::task::spawn_blocking(move || {
+        lake_platform::set_storage_class(&a, "demo-exports", key, "GLACIER_IR").expect("cold");
+        lake_platform::list_objects(&a, "demo-exports", "telephony/").expect("list")
+    })
+    .await
+    .expect("blocking");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].key, key);
+    assert_eq!(listed[0].size, 11);
+    let out =
+        l.s3.list_objects_v2()
+            .bucket("demo-exports")
+            .send()
+            .await
+            .expect("list");
+    assert_eq!(out.contents()[0].storage_class(), Some(&ObjectStorageClass::GlacierIr));
+    assert_eq!(out.contents()[0].e_tag(), Some(format!("\"{etag}\"").as_str()));
+    let h =
+        l.s3.head_object()
+            .bucket("demo-exports")
+            .key(key)
+            .send()
+            .await
+            .expect("head");
+    assert_eq!(h.storage_class().map(|c| c.as_str()), Some("GLACIER_IR"));
+    let a = app.clone();
+    tokio::task::spawn_blocking(move || lake_platform::delete_object(&a, "demo-exports", key).expect("delete"))
+        .await
+        .expect("blocking");
+    assert!(keys(&l.s3, "demo-exports", "").await.is_empty());
+    assert!(sidecars(&l.m, "demo-exports").is_empty());
+}
+
+#[tokio::test]
+async fn datalake_dot_segment_keys_cannot_reach_another_bucket() {
+    let l = lake("demo-lake").await;
+    let (_, acme) = other_tenant(&l.m, "acme").await;
+    acme.create_bucket()
+        .bucket("acme-lake")
+        .send()
+        .await
+        .expect("acme create");
+    put(&acme, "acme-lake", "secret.csv", b"acme data").await;
+    for key in ["../acme-lake/secret.csv", "a/../../acme-lake/secret.csv", "a//b", "./x"] {
+        let err =
+            l.s3.put_object()
+                .bucket("demo-lake")
+                .key(key)
+                .body(ByteStream::from_static(b"overwrite"))
+                .send()
+                .await
+                .expect_err(key);
+        assert!([400, 403, 404].contains(&status(&err)), "{key}: {err:?}");
+        let err =
+            l.s3.get_object()
+                .bucket("demo-lake")
+                .key(key)
+                .send()
+                .await
+                .expect_err(key);
+        assert!([400, 403, 404].contains(&status(&err)), "{key}: {err:?}");
+    }
+    let err =
+        l.s3.copy_object()
+            .bucket("demo-lake")
+            .key("stolen")
+            .copy_source("demo-lake/../acme-lake/secret.csv")
+            .send()
+            .await
+            .expect_err("copy with dot segments");
+    assert!([400, 403, 404].contains(&status(&err)), "{err:?}");
+    assert_eq!(get(&acme, "acme-lake", "secret.csv").await, b"acme data");
+    assert!(keys(&l.s3, "demo-lake", "").await.is_empty());
+}
+
+#[tokio::test]
+async fn datalake_last_modified_follows_the_mock_clock() {
+    let l = lake("demo-lake").await;
+    put(&l.s3, "demo-lake", "early", b"1").await;
+    l.m.advance("3d").await;
+    put(&l.s3, "demo-lake", "late", b"2").await;
+    let t0 = chrono::DateTime::parse_from_rfc3339(clients_tests::T0)
+        .expect("t0")
+        .timestamp();
+    let out = l.s3.list_objects_v2().bucket("demo-lake").send().await.expect("list");
+    let times: Vec<i64> = out
+        .contents()
+        .iter()
+        .map(|o| o.last_modified().expect("lm").secs())
+        .collect();
+    assert_eq!(times, [t0, t0 + 3 * 86_400]);
+}
+
+/// Flips one byte of an in-memory request body after the request was signed (a corrupted upload).
+#[derive(Debug, Clone)]
+struct CorruptBody;
+
+impl Intercept for CorruptBody {
+    fn name(&self) -> &'static str {
+        "CorruptBody"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let req = ctx.request_mut();
+        let mut bytes = req.body().bytes().ok_or("streaming body")?.to_vec();
+        bytes[0] ^= 0xff;
+        *req.body_mut() = aws_sdk_s3::primitives::SdkBody::from(bytes);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn datalake_body_corrupted_after_signing_is_a_4xx_and_stores_nothing() {
+    let l = lake("demo-lake").await;
+    put(&l.s3, "demo-lake", "k", b"original").await;
+    let err =
+        l.s3.put_object()
+            .bucket("demo-lake")
+            .key("k")
+            .body(ByteStream::from_static(b"replacement"))
+            .customize()
+            .interceptor(CorruptBody)
+            .send()
+            .await
+            .expect_err("corrupted body");
+    let code = status(&err);
+    assert!((400..500).contains(&code), "{code}: {err:?}");
+    assert_eq!(s3_code(&err), "XAmzContentSHA256Mismatch");
+    assert_eq!(get(&l.s3, "demo-lake", "k").await, b"original");
 }

@@ -191,6 +191,16 @@ impl LakeBuckets {
         require_owner(&self.app, caller.tenant_id(), bucket)
     }
 
+    /// Ownership again, once the locks are held: the bucket may have been deleted (and its name
+    /// claimed by another tenant) while this request waited.
+    fn own_locked(&self, caller: &Caller, bucket: &str) -> S3Result<()> {
+        self.own(caller, bucket)?;
+        if !self.layout.bucket_dir(bucket).is_dir() {
+            return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));
+        }
+        Ok(())
+    }
+
     /// The tenant's current KMS key id.
     fn kms_key(&self, tenant_id: &str) -> S3Result<String> {
         match self.app.store.with(|c| tenants::find(c, tenant_id)) {
@@ -297,16 +307,19 @@ impl LakeBuckets {
 
     /// Fills what s3s-fs leaves out of a listed object.
     async fn fill_listed(&self, bucket: &str, obj: &mut Object, owner: Option<&Owner>) {
+        let mut class = ObjectStorageClass::STANDARD.to_string();
         if let Some(key) = obj.key.as_deref() {
-            if obj.e_tag.is_none() {
-                if let Ok(info) = lake_fs::load_info(&self.layout, bucket, key).await {
-                    if let Ok(e) = lake_fs::etag_of(&self.layout, bucket, key, info.as_ref()).await {
-                        obj.e_tag = Some(ETag::Strong(e));
-                    }
+            // The object may vanish between the scan and here: leave its ETag out then.
+            if let Ok(info) = lake_fs::load_info(&self.layout, bucket, key).await {
+                if let Ok(e) = lake_fs::etag_of(&self.layout, bucket, key, info.as_ref()).await {
+                    obj.e_tag = Some(ETag::Strong(e));
+                }
+                if let Some(c) = storage_class(info.as_ref()) {
+                    class = c.to_string();
                 }
             }
         }
-        obj.storage_class = Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD));
+        obj.storage_class = Some(ObjectStorageClass::from(class));
         obj.owner = owner.cloned();
     }
 
@@ -316,6 +329,14 @@ impl LakeBuckets {
             id: Some(hex::encode(caller.tenant_id())),
         }
     }
+}
+
+/// A non-default storage class recorded for an object (D9 retention), if any.
+fn storage_class(info: Option<&InternalInfo>) -> Option<&str> {
+    info?
+        .get(lake_fs::INFO_STORAGE_CLASS)?
+        .as_str()
+        .filter(|c| *c != ObjectStorageClass::STANDARD)
 }
 
 /// `encoding-type=url`: percent-encodes everything but unreserved characters and `/`.
@@ -568,6 +589,7 @@ impl LakeBuckets {
         input.body = Some(spooled.body()?);
 
         let _locks = LockSet::new(&self.layout).write(&bucket, &key).acquire().await;
+        self.own_locked(caller, &bucket)?;
         prepare_write(&self.layout, &bucket, &key)?;
         let mut resp = self.fs.put_object(req).await?;
         if key.ends_with('/') {
@@ -632,6 +654,7 @@ impl LakeBuckets {
         let out = &mut resp.output;
         out.last_modified = Some(found.last_modified);
         out.parts_count = parts_count;
+        out.storage_class = storage_class(found.info.as_ref()).map(|c| StorageClass::from(c.to_string()));
         out.accept_ranges = Some("bytes".into());
         out.server_side_encryption = Self::aws_kms();
         out.ssekms_key_id = Some(kms);
@@ -677,6 +700,7 @@ impl LakeBuckets {
             }
         }
         out.last_modified = Some(found.last_modified);
+        out.storage_class = storage_class(found.info.as_ref()).map(|c| StorageClass::from(c.to_string()));
         out.accept_ranges = Some("bytes".into());
         out.server_side_encryption = Self::aws_kms();
         out.ssekms_key_id = Some(kms);
@@ -694,7 +718,8 @@ impl LakeBuckets {
         self.own(caller, bucket)?;
         if check_key(key).is_ok() {
             let _locks = LockSet::new(&self.layout).write(bucket, key).acquire().await;
-            lake_fs::remove_object(&self.layout, bucket, key).await.map_err(io500)?;
+            self.own(caller, bucket)?;
+            lake_fs::remove_object(&self.layout, bucket, key).map_err(io500)?;
         }
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
@@ -720,7 +745,8 @@ impl LakeBuckets {
         for obj in input.delete.objects {
             let res = if check_key(&obj.key).is_ok() {
                 let _locks = LockSet::new(&self.layout).write(bucket, &obj.key).acquire().await;
-                lake_fs::remove_object(&self.layout, bucket, &obj.key).await
+                self.own(caller, bucket)?;
+                lake_fs::remove_object(&self.layout, bucket, &obj.key)
             } else {
                 Ok(())
             };
@@ -780,6 +806,8 @@ impl LakeBuckets {
             .read(&src_bucket, &src_key)
             .acquire()
             .await;
+        self.own_locked(caller, &bucket)?;
+        self.own_locked(caller, &src_bucket)?;
         if key.ends_with('/') || !self.layout.object_path(&src_bucket, &src_key).is_file() || src_key.ends_with('/') {
             if key.ends_with('/') {
                 return Err(s3_error!(InvalidRequest, "Cannot copy onto a folder marker key"));
@@ -799,6 +827,7 @@ impl LakeBuckets {
             .map_err(io500)?
             .unwrap_or_default();
         info.remove(INFO_PART_SIZES);
+        info.remove(lake_fs::INFO_STORAGE_CLASS);
         let now = self.finish_write(&bucket, &key, &kms, Some(info)).await?;
         let out = &mut resp.output;
         if let Some(r) = out.copy_object_result.as_mut() {
@@ -1007,6 +1036,7 @@ impl LakeBuckets {
         }
 
         let _locks = LockSet::new(&self.layout).write(&bucket, &key).acquire().await;
+        self.own_locked(caller, &bucket)?;
         prepare_write(&self.layout, &bucket, &key)?;
         req.credentials = Self::tenant_credentials(caller);
         let resp = self.fs.complete_multipart_upload(req).await?;

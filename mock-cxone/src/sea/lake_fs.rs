@@ -95,7 +95,7 @@ impl Layout {
     }
 
     /// A temp path at the root that s3s-fs wipes at start (so a crash leaves nothing behind).
-    fn temp_path(&self) -> PathBuf {
+    pub(crate) fn temp_path(&self) -> PathBuf {
         self.root
             .join(format!(".tmp.lake-{}.internal.part", uuid::Uuid::new_v4().simple()))
     }
@@ -268,11 +268,35 @@ impl<'a> LockSet<'a> {
         self
     }
 
-    /// Takes every lock, in sorted order.
-    pub(crate) async fn acquire(self) -> KeyLocks {
-        let mut want = self.want;
+    /// Takes every lock from synchronous code (platform writes run on blocking threads): polls,
+    /// so it never needs a runtime context and cannot panic inside one.
+    pub(crate) fn acquire_blocking(self) -> KeyLocks {
+        let mut held = Vec::new();
+        for (id, mode) in Self::merged(self.want) {
+            let lock = Self::entry(&id);
+            let guard = loop {
+                let got = match mode {
+                    Mode::Shared => lock.clone().try_read_owned().map(Held::Read).ok(),
+                    Mode::Exclusive => lock.clone().try_write_owned().map(Held::Write).ok(),
+                };
+                match got {
+                    Some(g) => break g,
+                    None => std::thread::sleep(std::time::Duration::from_millis(1)),
+                }
+            };
+            held.push((id, guard));
+        }
+        KeyLocks { held }
+    }
+
+    fn entry(id: &str) -> Arc<RwLock<()>> {
+        let mut table = LOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        table.entry(id.to_string()).or_default().clone()
+    }
+
+    /// Sorted, one entry per id with the strongest mode asked for.
+    fn merged(mut want: Vec<(String, Mode)>) -> Vec<(String, Mode)> {
         want.sort();
-        // Same id twice: keep the strongest (sorted, so the last of a run).
         let mut merged: Vec<(String, Mode)> = Vec::with_capacity(want.len());
         for (id, mode) in want {
             match merged.last_mut() {
@@ -280,12 +304,15 @@ impl<'a> LockSet<'a> {
                 _ => merged.push((id, mode)),
             }
         }
+        merged
+    }
+
+    /// Takes every lock, in sorted order.
+    pub(crate) async fn acquire(self) -> KeyLocks {
+        let merged = Self::merged(self.want);
         let mut held = Vec::with_capacity(merged.len());
         for (id, mode) in merged {
-            let lock = {
-                let mut table = LOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                table.entry(id.clone()).or_default().clone()
-            };
+            let lock = Self::entry(&id);
             let guard = match mode {
                 Mode::Shared => Held::Read(lock.read_owned().await),
                 Mode::Exclusive => Held::Write(lock.write_owned().await),
@@ -437,25 +464,49 @@ pub(crate) async fn md5_file(path: &Path) -> io::Result<String> {
 
 /// Removes an object's bytes and both sidecars (missing pieces are fine). A folder-marker key
 /// (`a/`) removes its folder only when empty.
-pub(crate) async fn remove_object(layout: &Layout, bucket: &str, key: &str) -> io::Result<()> {
+/// Synchronous: a few metadata syscalls, no data is read.
+pub(crate) fn remove_object(layout: &Layout, bucket: &str, key: &str) -> io::Result<()> {
     let path = layout.object_path(bucket, key);
     if key.ends_with('/') {
         if path.is_dir() && tree_has_no_files(&path)? {
             // Only the marker's own folder; deeper empty folders stay (harmless, invisible).
-            let _ = tokio::fs::remove_dir(&path).await;
+            let _ = std::fs::remove_dir(&path);
         }
     } else {
-        match tokio::fs::symlink_metadata(&path).await {
-            Ok(m) if m.is_file() => ignore_missing(tokio::fs::remove_file(&path).await)?,
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => ignore_missing(std::fs::remove_file(&path))?,
             _ => {}
         }
     }
-    ignore_missing(tokio::fs::remove_file(layout.metadata_path(bucket, key)).await)?;
-    ignore_missing(tokio::fs::remove_file(layout.internal_path(bucket, key)).await)?;
+    ignore_missing(std::fs::remove_file(layout.metadata_path(bucket, key)))?;
+    ignore_missing(std::fs::remove_file(layout.internal_path(bucket, key)))?;
     Ok(())
 }
 
-fn ignore_missing(r: io::Result<()>) -> io::Result<()> {
+/// Synchronous [`write_atomic`] (temp file at the root, fsync, rename).
+pub(crate) fn write_atomic_sync(layout: &Layout, dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let tmp = layout.temp_path();
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::rename(&tmp, dest)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Key of a non-default storage class (D9 retention), in an object's internal-info sidecar.
+pub(crate) const INFO_STORAGE_CLASS: &str = "storage_class";
+
+pub(crate) fn ignore_missing(r: io::Result<()>) -> io::Result<()> {
     match r {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,

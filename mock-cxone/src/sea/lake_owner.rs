@@ -25,6 +25,9 @@ pub enum LakeError {
         /// The bucket.
         bucket: String,
     },
+    /// No tenant owns the bucket (platform writes need [`ensure_bucket`] first).
+    #[error("bucket {0:?} does not exist")]
+    NoSuchBucket(String),
     /// An object key that cannot be stored (see the S3 front's key rules).
     #[error("invalid object key {0:?}: {1}")]
     InvalidKey(String, String),

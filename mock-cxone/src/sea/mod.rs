@@ -10,6 +10,7 @@ pub mod front;
 pub mod lake_bucket;
 pub mod lake_fs;
 pub mod lake_owner;
+pub mod lake_platform;
 pub mod sea_bucket;
 
 use std::sync::Arc;
