@@ -4,6 +4,8 @@ files are placed by the daily lifecycle run at FIRST_RUN (2026-01-02T00:00:00Z).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -481,9 +483,14 @@ def test_sea_s9_key_names_and_bytes_match_storage_api_boto3(mock):
         media_seen.add(m["media"])
         recorded = rfc(f["recorded_at"]).strftime("%Y-%m-%d-%H-%M-%S")
         assert m["ts"] == recorded, (name, f["recorded_at"])
-        body = s3.get_object(Bucket=SEA_BUCKET, Key=key)["Body"].read()
+        got = s3.get_object(Bucket=SEA_BUCKET, Key=key, ChecksumMode="ENABLED")
+        body = got["Body"].read()
         assert len(body) == f["size"]
         assert sha256_hex(body) == f["sha256"], key
+        # Single-part S3 objects: the ETag is the MD5 of the bytes (sync tools rely on it).
+        assert got["ETag"] == f'"{hashlib.md5(body).hexdigest()}"', got["ETag"]
+        if got.get("ChecksumSHA256"):  # when served, it is the same SHA-256 the API reports
+            assert base64.b64decode(got["ChecksumSHA256"]).hex() == f["sha256"]
         boxes = mp4_top_level_boxes(body)
         assert boxes[0] == "ftyp" and {"moov", "mdat"} <= set(boxes), boxes
     assert media_seen == {"VOICE", "SCREEN", "STATEMENT"}, media_seen
