@@ -166,12 +166,6 @@ def test_errors_oversized_body_is_413_and_changes_nothing(mock, acme):
     assert snapshot(mock, token) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a 413 for a body well over the limit comes without `Connection: close`, then the "
-    "server drops the connection, so a client's next request on that keep-alive connection fails now and "
-    "then with 'Remote end closed connection without response'",
-)
 def test_errors_oversized_body_413_closes_or_keeps_connection(mock, acme):
     """A server that refuses an upload it did not read and then closes the connection must say
     `Connection: close` (RFC 9112 §9.6); otherwise requests.Session reuses the dead connection."""
