@@ -11,7 +11,7 @@
 //! - SSE-KMS: objects record the tenant's KMS key when written; PutObject, CopyObject,
 //!   CompleteMultipartUpload, GetObject and HeadObject answer `x-amz-server-side-encryption:
 //!   aws:kms` and `x-amz-server-side-encryption-aws-kms-key-id`.
-//! - s3s-fs defects fixed: writes are serialised per key ([`super::lake_fs::LockSet`]); bodies
+//! - s3s-fs defects fixed: writes are serialised per key (`lake_fs::LockSet`); bodies
 //!   are spooled and their Content-MD5 and checksums (headers or aws-chunked trailers) verified
 //!   before anything is stored; DeleteBucket refuses a non-empty bucket; listings carry ETag,
 //!   StorageClass and (v1, or v2 with fetch-owner) Owner, and honour `encoding-type=url`;
@@ -20,7 +20,13 @@
 //!   object returns all of it (206); deletes remove the sidecars; a multipart overwrite keeps no
 //!   stale checksum; UploadPart returns its checksums; ListParts is sorted and carries ETags;
 //!   an unknown upload id is `NoSuchUpload`; a tampered aws-chunked body is a 4xx.
-//! - `LastModified` is the mock-clock instant of the write.
+//! - `LastModified` is the mock-clock instant of the write (so with a clock frozen in the past,
+//!   `aws s3 sync` sees local files as newer and uploads them again, as it would against a
+//!   server whose clock is behind).
+//! - Not kept as S3 does: folder-marker keys (`a/`) are folders, invisible to GET/HEAD and
+//!   listings, and removed when an object `a` is written; keys with empty, `.` or `..` segments
+//!   or a leading `/` are refused (400) because they cannot map one-to-one onto files.
+//! - Exports write through [`super::lake_platform`] (same layout, locks and rules).
 //! - Multipart uploads belong to the tenant, not to one credential pair: an upload started with
 //!   one data-lake pair may be finished with another of the same tenant.
 
