@@ -15,7 +15,7 @@ run:
 	$(CARGO) run --release -p mock-cxone -- serve
 
 build:
-	$(CARGO) build -p mock-cxone
+	$(CARGO) build --workspace  # same feature set as the test build: nothing is compiled twice
 
 test: test-rust test-python
 

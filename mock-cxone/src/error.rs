@@ -104,7 +104,8 @@ impl IntoResponse for ApiError {
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body is left unread, so the connection cannot be reused: say so
             // (RFC 9112 §9.6), or keep-alive clients send their next request into a closed socket.
-            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         resp
     }

@@ -118,7 +118,11 @@ pub fn list(c: &Connection, tenant_id: &str, q: &FileQuery, now: Instant) -> Sto
         f.sea_refusals = refusals(c, &f.id)?;
         out.push(f);
     }
-    Ok(FilePage { files: out, next_cursor, total })
+    Ok(FilePage {
+        files: out,
+        next_cursor,
+        total,
+    })
 }
 
 fn refusals(c: &Connection, file_id: &str) -> StoreResult<Vec<Value>> {

@@ -91,19 +91,32 @@ fn claim(c: &Connection, at: Instant, tenant_id: &str, rules: &[Rule], zero_day_
                 pred.push_str(&format!(" AND NOT {}", earlier.predicate(at)));
             }
         }
+        // SEA claims join the back of the queue (S7: the backlog drains first, in order): each
+        // claim pass gets a block of queue numbers above every earlier one, ordered by file seq.
+        let queue_base = if rule.is_sea() {
+            Some(reserve_counter(c, "sea_queue", max_file_seq(c)? + 1)? as i64)
+        } else {
+            None
+        };
         let sql = format!(
-            "UPDATE files SET rule_id=?2, rule_action=?3, claimed_at=?4 \
+            "UPDATE files SET rule_id=?2, rule_action=?3, claimed_at=?4, sea_queued=?5 + seq \
              WHERE tenant_id=?1 AND rule_id IS NULL AND tier='active' AND created_at<=?4 AND {pred} RETURNING id, name"
         );
         let claimed: Vec<(String, String)> = c
             .prepare(&sql)?
-            .query_map(rusqlite::params![tenant_id, rule.id, rule.action, to_us(at)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
+            .query_map(
+                rusqlite::params![tenant_id, rule.id, rule.action, to_us(at), queue_base],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
             .collect::<Result<_, _>>()?;
         apply_action(c, at, tenant_id, rule, &claimed)?;
     }
     Ok(())
+}
+
+/// Highest file sequence number so far (sizes a claim pass's block of queue numbers).
+fn max_file_seq(c: &Connection) -> StoreResult<u64> {
+    Ok(c.query_row("SELECT COALESCE(MAX(seq), 0) FROM files", [], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Carries out what the claiming rule says for the files it just claimed.
@@ -120,13 +133,7 @@ fn apply_action(
         "copy_to_sea" | "move_to_sea" => "lifecycle.queued_for_sea",
         _ => "lifecycle.kept",
     };
-    // SEA claims join the back of the tenant's queue (S7: the backlog drains first, in order).
-    let queue_start = if rule.is_sea() {
-        reserve_counter(c, "sea_queue", claimed.len() as u64)?
-    } else {
-        0
-    };
-    for (i, (id, name)) in claimed.iter().enumerate() {
+    for (id, name) in claimed {
         match rule.action.as_str() {
             "archive" => c
                 .prepare_cached("UPDATE files SET tier='long_term', tier_changed_at=?2 WHERE id=?1")?
@@ -134,10 +141,7 @@ fn apply_action(
             "delete" => c
                 .prepare_cached("UPDATE files SET tier='deleted', tier_changed_at=?2 WHERE id=?1")?
                 .execute(rusqlite::params![id, to_us(at)])?,
-            "copy_to_sea" | "move_to_sea" => c
-                .prepare_cached("UPDATE files SET sea_queued=?2 WHERE id=?1")?
-                .execute(rusqlite::params![id, (queue_start + i as u64) as i64])?,
-            // keep: the claim itself is the decision; nothing else changes.
+            // keep: the claim itself is the decision; SEA claims were queued by the claim itself.
             _ => 0,
         };
         let detail = json!({"file_id": id, "name": name, "rule_id": rule.id, "action": rule.action});

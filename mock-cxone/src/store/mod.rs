@@ -49,6 +49,9 @@ impl Store {
         // WAL + NORMAL: durable at each commit's checkpoint, and readers never block the writer.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A day's lifecycle run is one large transaction; truncate the WAL after it checkpoints
+        // instead of keeping a file the size of everything that run touched.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(include_str!("schema.sql"))?;
         Ok(Self {
