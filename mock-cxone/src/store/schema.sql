@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 
 -- The ledger behind /_mock/events.
 CREATE TABLE IF NOT EXISTS events (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER PRIMARY KEY,        -- rowid: increasing, since events are only ever appended
     at          INTEGER NOT NULL,
     kind        TEXT NOT NULL,
     tenant_id   TEXT,
