@@ -26,6 +26,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod download;
 pub mod duration;
 pub mod engine;
 pub mod error;

@@ -53,7 +53,14 @@ impl Store {
         // instead of keeping a file the size of everything that run touched.
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(include_str!("schema.sql"))?;
+        // One schema file per area, so each concept's tables sit beside nothing else.
+        for sql in [
+            include_str!("schema.sql"),
+            include_str!("download.sql"),
+            include_str!("extraction.sql"),
+        ] {
+            conn.execute_batch(sql)?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
             data_dir: data_dir.to_path_buf(),

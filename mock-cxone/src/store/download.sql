@@ -1,0 +1,1 @@
+-- Data Download (CONTRACT §4): download configurations and their jobs.

@@ -1,0 +1,1 @@
+-- Data Extraction API (CONTRACT §4, "the real CXone shape"): jobs and their CSV results.
