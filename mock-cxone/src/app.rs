@@ -9,9 +9,9 @@ use crate::auth::ALL_SCOPES;
 use crate::clock::{Clock, ClockSpec};
 use crate::engine::{Engine, Task};
 use crate::events::{self, NewEvent};
-use crate::store::time::{rfc3339, Instant};
+use crate::store::time::{from_us, rfc3339, Instant};
 use crate::store::{Store, StoreResult};
-use crate::{ids, storage};
+use crate::{download, ids, storage};
 
 /// Base URLs as clients reach them.
 #[derive(Debug, Clone)]
@@ -125,7 +125,9 @@ impl App {
 
     /// Rebuilds the engine's queue from stored state (start-up and reset).
     pub fn schedule_from_state(&self) -> StoreResult<()> {
-        storage::schedule_from_state(self)
+        storage::schedule_from_state(self)?;
+        download::retention::schedule_next(self, self.now());
+        download::scheduler::schedule_from_state(self)
     }
 
     /// Runs everything due up to `target` in time order, then sets the clock to `target`.
@@ -149,6 +151,13 @@ impl App {
             Task::LifecycleRun => storage::lifecycle::run_daily(self, at),
             Task::FasterSea { tenant_id } => storage::lifecycle::run_faster_sea(self, at, &tenant_id),
             Task::SeaSweep => storage::expiry::sweep(self, at),
+            Task::DownloadNext {
+                download_id,
+                interval_start_us,
+            } => download::scheduler::on_interval_end(self, &download_id, from_us(interval_start_us)),
+            Task::JobStart { job_id } => download::scheduler::on_job_start(self, at, &job_id),
+            Task::JobFinish { job_id } => download::scheduler::on_job_finish(self, at, &job_id),
+            Task::RetentionRun => download::retention::run(self, at),
         }
     }
 

@@ -26,6 +26,25 @@ pub enum Task {
         /// The tenant whose zero-day rules run.
         tenant_id: String,
     },
+    /// A job reaches its planned end: write its files (D5, D6).
+    JobFinish {
+        /// The job.
+        job_id: String,
+    },
+    /// A download's interval has ended: create its job (D5).
+    DownloadNext {
+        /// The download.
+        download_id: String,
+        /// Start of the interval (unix µs); stale when the download was re-planned.
+        interval_start_us: i64,
+    },
+    /// A PENDING job's start time (D5, D7).
+    JobStart {
+        /// The job.
+        job_id: String,
+    },
+    /// The daily retention run of export destinations (D9).
+    RetentionRun,
 }
 
 /// The queue. Identical (instant, task) pairs collapse into one entry.

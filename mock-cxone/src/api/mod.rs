@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod control;
+pub mod downloads;
 pub mod json;
 pub mod storage;
 
@@ -22,6 +23,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(storage::router())
+        .merge(downloads::router())
         .merge(control)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT_BYTES))

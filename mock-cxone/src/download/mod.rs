@@ -5,7 +5,25 @@
 //! Where to look:
 //! - `catalog` / `schemas` — categories, frequencies, data types and their columns (D2);
 //! - `generate` — the seeded records of every data type (one contact universe for all);
+//! - `writer` — Parquet (SNAPPY/ZSTD/none, all-null columns dropped, D3) and CSV files;
+//! - `config` — the download body, validation, storage; `manage` — create/replace/delete;
+//! - `partition` — partition paths and file/manifest keys (D4);
+//! - `schedule` — finalisation delay, offset, speech lag: when a job runs (D5, F7);
+//! - `scheduler` — the engine tasks that create, start and finish jobs; `jobs` — job rows (D6);
+//! - `export` — one job's files and manifests; `destination` — where they go (D8);
+//! - `manual` — manual export for backfill (D7); `retention` — cold storage and deletion (D9).
 
 pub mod catalog;
 pub mod generate;
 pub mod schemas;
+pub mod config;
+pub mod destination;
+pub mod export;
+pub mod jobs;
+pub mod manage;
+pub mod manual;
+pub mod partition;
+pub mod retention;
+pub mod schedule;
+pub mod scheduler;
+pub mod writer;
