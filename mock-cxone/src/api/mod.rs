@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod control;
 pub mod downloads;
+pub mod extraction;
 pub mod json;
 pub mod storage;
 
@@ -24,6 +25,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(auth::router())
         .merge(storage::router())
         .merge(downloads::router())
+        .merge(extraction::router())
         .merge(control)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT_BYTES))
