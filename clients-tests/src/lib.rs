@@ -177,6 +177,75 @@ impl Mock {
     }
 }
 
+impl Mock {
+    /// Issues data-lake credentials for the token's tenant and returns an S3 client on them.
+    pub async fn lake_client(&self, token: &str) -> aws_sdk_s3::Client {
+        let r = self
+            .api(reqwest::Method::POST, "/api/v2/data-lake/credentials", token)
+            .send()
+            .await
+            .expect("data-lake credentials");
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.expect("json");
+        self.s3(
+            v["access_key_id"].as_str().expect("access_key_id"),
+            v["secret_access_key"].as_str().expect("secret_access_key"),
+        )
+    }
+
+    /// `POST /api/v2/data-downloads`, expecting 201; returns the download.
+    pub async fn create_download(&self, token: &str, body: Value) -> Value {
+        let r = self
+            .api(reqwest::Method::POST, "/api/v2/data-downloads", token)
+            .json(&body)
+            .send()
+            .await
+            .expect("create download");
+        let status = r.status();
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(status, 201, "{v}");
+        v
+    }
+
+    /// Every job of a download (following `next_page_token`), with extra query `query`.
+    pub async fn jobs(&self, token: &str, download_id: &str, query: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let path =
+                format!("/api/v2/data-downloads/{download_id}/jobs?page_size=1000&page_token={page_token}&{query}");
+            let r = self.api(reqwest::Method::GET, &path, token).send().await.expect("jobs");
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.expect("json");
+            out.extend(v["jobs"].as_array().cloned().unwrap_or_default());
+            match v["next_page_token"].as_str() {
+                Some(t) => page_token = t.to_string(),
+                None => return out,
+            }
+        }
+    }
+}
+
+/// Splits `s3://bucket/key`.
+pub fn split_uri(uri: &str) -> (String, String) {
+    let rest = uri.strip_prefix("s3://").expect("s3:// uri");
+    let (b, k) = rest.split_once('/').expect("bucket/key");
+    (b.to_string(), k.to_string())
+}
+
+/// GETs an `s3://` object's bytes.
+pub async fn get_object(s3: &aws_sdk_s3::Client, uri: &str) -> Vec<u8> {
+    let (bucket, key) = split_uri(uri);
+    let o = s3
+        .get_object()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .expect("get object");
+    o.body.collect().await.expect("body").into_bytes().to_vec()
+}
+
 /// An `aws-sdk-s3` client for `endpoint`, path-style, region us-east-1, static credentials.
 pub fn s3_client(endpoint: &str, access_key_id: &str, secret: &str) -> aws_sdk_s3::Client {
     let creds = Credentials::new(access_key_id, secret, None, None, "mock-cxone-tests");
