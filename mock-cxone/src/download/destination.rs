@@ -402,10 +402,17 @@ impl External {
         let path = Self::path(key)?;
         let this = self.clone();
         block_on(async move {
-            match store.head(&path).await {
+            let refusal = match store.head(&path).await {
+                Ok(_) => return Ok(true),
+                Err(object_store::Error::NotFound { .. }) => return Ok(false),
+                Err(e) => e,
+            };
+            // A HEAD answer has no body, so no S3 error code: a 403 could be AccessDenied,
+            // SignatureDoesNotMatch or InvalidAccessKeyId. One GET of the same key says which.
+            match store.get(&path).await {
                 Ok(_) => Ok(true),
-                Err(object_store::Error::NotFound { .. }) => Ok(false),
-                Err(e) => Err(this.error(Op::Check, &e)),
+                Err(e) if xml_code_in(&e).is_some() => Err(this.error(Op::Check, &e)),
+                Err(_) => Err(this.error(Op::Check, &refusal)),
             }
         })
     }
@@ -454,10 +461,10 @@ impl External {
 fn s3_code(e: &object_store::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut http_kind = None;
+    if let Some(code) = xml_code_in(e) {
+        return code;
+    }
     while let Some(err) = source {
-        if let Some(code) = xml_code(&err.to_string()) {
-            return code;
-        }
         if let Some(h) = err.downcast_ref::<HttpError>() {
             http_kind = Some(h.kind());
         }
@@ -481,6 +488,18 @@ fn s3_code(e: &object_store::Error) -> String {
             _ => format!("RequestFailed: {text}"),
         },
     }
+}
+
+/// The S3 error code in the error body `e` carries, if any.
+fn xml_code_in(e: &object_store::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(code) = xml_code(&err.to_string()) {
+            return Some(code);
+        }
+        source = err.source();
+    }
+    None
 }
 
 /// `e` and its sources, joined (for the rare failure without an S3 code).
