@@ -28,12 +28,17 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(extraction::router())
         .merge(control)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT_BYTES))
         .with_state(app)
 }
 
 async fn not_found(req: Request) -> ApiError {
     ApiError::NotFound(format!("no route for {} {}", req.method(), req.uri().path()))
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.uri().path()))
 }
 
 /// `/_mock` needs the admin token when one is configured (the API listens beyond loopback).
