@@ -6,15 +6,33 @@ use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow_buffer::{BooleanBuffer, NullBuffer};
 
-/// A non-null string column.
+/// A non-null string column. Sizes its buffers exactly first (`f` is called twice per row), so
+/// no buffer grows while it is filled.
 pub(super) fn strs<'a, T>(rows: &'a [T], f: impl Fn(&'a T) -> &'a str) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+    let bytes: usize = rows.iter().map(|r| f(r).len()).sum();
+    let mut b = StringBuilder::with_capacity(rows.len(), bytes);
+    for r in rows {
+        b.append_value(f(r));
+    }
+    Arc::new(b.finish())
 }
 
-/// A nullable string column.
+/// A nullable string column, sized like [`strs`].
 pub(super) fn opt_strs<'a, T>(rows: &'a [T], f: impl Fn(&'a T) -> Option<&'a str>) -> ArrayRef {
-    Arc::new(rows.iter().map(f).collect::<StringArray>())
+    let bytes: usize = rows.iter().map(|r| f(r).map_or(0, str::len)).sum();
+    let mut b = StringBuilder::with_capacity(rows.len(), bytes);
+    for r in rows {
+        b.append_option(f(r));
+    }
+    Arc::new(b.finish())
+}
+
+/// The validity mask of a nullable column (`None` when nothing is null).
+fn validity<T>(rows: &[T], valid: impl Fn(&T) -> bool) -> Option<NullBuffer> {
+    let mask = BooleanBuffer::collect_bool(rows.len(), |i| valid(&rows[i]));
+    Some(NullBuffer::new(mask)).filter(|n| n.null_count() > 0)
 }
 
 /// A non-null 64-bit integer column.
@@ -22,9 +40,10 @@ pub(super) fn ints<T>(rows: &[T], f: impl Fn(&T) -> i64) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(rows.iter().map(f)))
 }
 
-/// A nullable 64-bit integer column.
+/// A nullable 64-bit integer column (nulls hold 0 underneath).
 pub(super) fn opt_ints<T>(rows: &[T], f: impl Fn(&T) -> Option<i64>) -> ArrayRef {
-    Arc::new(rows.iter().map(f).collect::<Int64Array>())
+    let values: Vec<i64> = rows.iter().map(|r| f(r).unwrap_or_default()).collect();
+    Arc::new(Int64Array::new(values.into(), validity(rows, |r| f(r).is_some())))
 }
 
 /// A non-null double column.
@@ -34,28 +53,34 @@ pub(super) fn floats<T>(rows: &[T], f: impl Fn(&T) -> f64) -> ArrayRef {
 
 /// A nullable double column.
 pub(super) fn opt_floats<T>(rows: &[T], f: impl Fn(&T) -> Option<f64>) -> ArrayRef {
-    Arc::new(rows.iter().map(f).collect::<Float64Array>())
+    let values: Vec<f64> = rows.iter().map(|r| f(r).unwrap_or_default()).collect();
+    Arc::new(Float64Array::new(values.into(), validity(rows, |r| f(r).is_some())))
 }
 
 /// A non-null boolean column.
 pub(super) fn bools<T>(rows: &[T], f: impl Fn(&T) -> bool) -> ArrayRef {
-    Arc::new(BooleanArray::from(rows.iter().map(f).collect::<Vec<bool>>()))
+    Arc::new(BooleanArray::new(
+        BooleanBuffer::collect_bool(rows.len(), |i| f(&rows[i])),
+        None,
+    ))
 }
 
 /// A nullable boolean column.
 pub(super) fn opt_bools<T>(rows: &[T], f: impl Fn(&T) -> Option<bool>) -> ArrayRef {
-    Arc::new(rows.iter().map(f).collect::<BooleanArray>())
+    let values = BooleanBuffer::collect_bool(rows.len(), |i| f(&rows[i]).unwrap_or_default());
+    Arc::new(BooleanArray::new(values, validity(rows, |r| f(r).is_some())))
 }
 
 /// A non-null TIMESTAMP(MICROSECOND, UTC) column from unix microseconds.
 pub(super) fn times<T>(rows: &[T], f: impl Fn(&T) -> i64) -> ArrayRef {
     let values: Vec<i64> = rows.iter().map(f).collect();
-    Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+    Arc::new(TimestampMicrosecondArray::new(values.into(), None).with_timezone("UTC"))
 }
 
 /// A nullable TIMESTAMP(MICROSECOND, UTC) column from unix microseconds.
 pub(super) fn opt_times<T>(rows: &[T], f: impl Fn(&T) -> Option<i64>) -> ArrayRef {
-    let a: TimestampMicrosecondArray = rows.iter().map(f).collect();
+    let values: Vec<i64> = rows.iter().map(|r| f(r).unwrap_or_default()).collect();
+    let a = TimestampMicrosecondArray::new(values.into(), validity(rows, |r| f(r).is_some()));
     Arc::new(a.with_timezone("UTC"))
 }
 

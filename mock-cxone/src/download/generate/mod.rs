@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use arrow_array::{new_null_array, ArrayRef, RecordBatch};
+use arrow_schema::SchemaRef;
 use chrono::Duration;
 
 use self::contacts::Contact;
@@ -51,7 +52,7 @@ pub fn hour_batch(scope: Scope<'_>, schema: &DataTypeSchema, hour_start: Instant
         (Category::QualityManagement, "question_scores") => quality::question_scores(scope, schema, hour_start),
         _ => None,
     };
-    batch.unwrap_or_else(|| RecordBatch::new_empty(schema.arrow_schema()))
+    batch.unwrap_or_else(|| RecordBatch::new_empty(arrow_schema(schema)))
 }
 
 /// Hours whose contacts are kept by [`hour_contacts`] (about 40 KB each at peak volume).
@@ -101,13 +102,21 @@ pub fn batches<'a>(
 /// the generator did not build is all null (a later schema version's columns are filled by
 /// whoever added them); a built array the schema lacks is left out.
 pub(crate) fn assemble(schema: &DataTypeSchema, rows: usize, named: Vec<(&str, ArrayRef)>) -> Option<RecordBatch> {
-    let arrow = schema.arrow_schema();
+    let arrow = arrow_schema(schema);
     let columns: Vec<ArrayRef> = arrow
         .fields()
         .iter()
-        .map(|f| match named.iter().find(|(n, _)| *n == f.name()) {
-            Some((_, a)) => a.clone(),
-            None => new_null_array(f.data_type(), rows),
+        .enumerate()
+        .map(|(i, f)| {
+            // Generators build columns in schema order: look at the same position first.
+            let found = match named.get(i) {
+                Some((n, a)) if *n == f.name() => Some(a),
+                _ => named.iter().find(|(n, _)| *n == f.name()).map(|(_, a)| a),
+            };
+            match found {
+                Some(a) => a.clone(),
+                None => new_null_array(f.data_type(), rows),
+            }
         })
         .collect();
     match RecordBatch::try_new(arrow, columns) {
@@ -117,6 +126,27 @@ pub(crate) fn assemble(schema: &DataTypeSchema, rows: usize, named: Vec<(&str, A
             None
         }
     }
+}
+
+/// Arrow schemas built so far ([`DataTypeSchema::arrow_schema`] allocates every field anew, which
+/// costs more than a small hour's columns). Keyed by the whole schema, so a drifted version gets
+/// its own entry.
+fn arrow_schema(schema: &DataTypeSchema) -> SchemaRef {
+    const KEPT: usize = 64;
+    static BUILT: Mutex<Vec<(DataTypeSchema, SchemaRef)>> = Mutex::new(Vec::new());
+    if let Ok(built) = BUILT.lock() {
+        if let Some((_, a)) = built.iter().find(|(s, _)| s == schema) {
+            return a.clone();
+        }
+    }
+    let a = schema.arrow_schema();
+    if let Ok(mut built) = BUILT.lock() {
+        if built.len() >= KEPT {
+            built.remove(0);
+        }
+        built.push((schema.clone(), a.clone()));
+    }
+    a
 }
 
 /// The end of the hour starting at `hour_start`.
