@@ -6,7 +6,9 @@
 //! guide's snake_case otherwise (`call_uuid`, `interaction_id`, `session_hash`,
 //! `last_update_time`). Every data type has key columns (the guide's idempotency key first where
 //! it applies), an event-time column whose value lies in the hour that generated the record, and
-//! a `last_update_time`.
+//! a `last_update_time`. Key columns are strings or integers (CONTRACT §4): where a record is
+//! identified by a time (a skill's interval, an agent's state segment or schedule block) the key
+//! is an integer id built from the hour, `yyyyMMddHH`.
 
 use super::catalog::{Category, ColType, Column, DataTypeSchema};
 
@@ -121,10 +123,11 @@ fn skill_group() -> DataTypeSchema {
     v1(
         Category::Telephony,
         "skill_group",
-        &["skillId", "interval_start"],
+        &["skillId", "interval_id"],
         "interval_start",
         &[
             ("skillId", Int64, false),
+            ("interval_id", Int64, false),
             ("interval_start", Timestamp, false),
             ("interval_end", Timestamp, false),
             ("skillName", Utf8, false),
@@ -152,10 +155,11 @@ fn adherence() -> DataTypeSchema {
     v1(
         Category::WorkforceManagement,
         "adherence",
-        &["agentId", "state_start"],
+        &["agentId", "segment_id"],
         "state_start",
         &[
             ("agentId", Int64, false),
+            ("segment_id", Int64, false),
             ("state_start", Timestamp, false),
             ("state_end", Timestamp, false),
             ("agentName", Utf8, false),
@@ -177,10 +181,11 @@ fn schedule() -> DataTypeSchema {
     v1(
         Category::WorkforceManagement,
         "schedule",
-        &["agentId", "block_start"],
+        &["agentId", "block_id"],
         "block_start",
         &[
             ("agentId", Int64, false),
+            ("block_id", Int64, false),
             ("block_start", Timestamp, false),
             ("block_end", Timestamp, false),
             ("agentName", Utf8, false),
@@ -485,7 +490,12 @@ mod tests {
                     let col = d.columns.iter().find(|c| c.name == *k);
                     let col = col.unwrap_or_else(|| panic!("{}: key {k} is a column", d.name));
                     assert!(!col.nullable, "{}: key {k} is never null", d.name);
-                    assert!(matches!(col.ty, ColType::Utf8 | ColType::Int64 | ColType::Timestamp));
+                    // CONTRACT §4: key columns are strings or integers.
+                    assert!(
+                        matches!(col.ty, ColType::Utf8 | ColType::Int64),
+                        "{}: key {k} type",
+                        d.name
+                    );
                 }
                 let et = d.columns.iter().find(|c| c.name == d.event_time_column);
                 assert!(

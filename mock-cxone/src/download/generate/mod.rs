@@ -149,6 +149,16 @@ fn arrow_schema(schema: &DataTypeSchema) -> SchemaRef {
     a
 }
 
+/// `yyyyMMddHH` of an hour (UTC) as an integer: the time part of integer keys (`interval_id`,
+/// `segment_id`, `block_id`).
+pub(crate) fn hour_id(hour_start: Instant) -> i64 {
+    use chrono::{Datelike, Timelike};
+    hour_start.year() as i64 * 1_000_000
+        + hour_start.month() as i64 * 10_000
+        + hour_start.day() as i64 * 100
+        + hour_start.hour() as i64
+}
+
 /// The end of the hour starting at `hour_start`.
 pub(crate) fn hour_end(hour_start: Instant) -> Instant {
     hour_start + Duration::hours(1)
@@ -593,6 +603,15 @@ mod tests {
                 *seconds.entry(agent.unwrap_or_default()).or_default() += (se[r] - ss[r]) / 1_000_000;
             }
             assert!(seconds.values().all(|s| *s == 3600), "segments cover the hour");
+            // Integer keys: yyyyMMddHH × 100 + the agent's 1-based number, below 100.
+            let hour = hour_id(h);
+            for (b, key) in [(&s, "block_id"), (&a, "segment_id")] {
+                assert!(ints(b, key)
+                    .iter()
+                    .all(|k| k / 100 == hour && (1..100).contains(&(k % 100))));
+            }
+            let sg = batch(Category::Telephony, "skill_group", h);
+            assert!(ints(&sg, "interval_id").iter().all(|k| *k == hour));
         }
         let night = batch(Category::WorkforceManagement, "schedule", at("2026-01-06T03:00:00Z"));
         let peak = batch(Category::WorkforceManagement, "schedule", busy());

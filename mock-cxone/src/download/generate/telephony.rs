@@ -9,7 +9,7 @@ use super::columns::{
     all_null_strs, bools, ints, opt_bools, opt_floats, opt_ints, opt_strs, opt_times, round_to, strs, times,
 };
 use super::contacts::{self, Contact, AGENTS, SKILLS};
-use super::{assemble, hour_contacts, hour_end, Scope};
+use super::{assemble, hour_contacts, hour_end, hour_id, Scope};
 use crate::download::catalog::DataTypeSchema;
 use crate::store::time::{to_us, Instant};
 
@@ -181,6 +181,7 @@ pub(super) fn skill_group(scope: Scope<'_>, schema: &DataTypeSchema, hour_start:
     }
     let all = hour_contacts(scope, hour_start);
     let interval_start = to_us(hour_start);
+    let interval_id = hour_id(hour_start);
     let interval_end = to_us(hour_end(hour_start));
     let words = (AGENTS as usize).div_ceil(64);
     let mut rows: Vec<Row> = (0..SKILLS.len())
@@ -221,6 +222,7 @@ pub(super) fn skill_group(scope: Scope<'_>, schema: &DataTypeSchema, hour_start:
     let ratio = |num: i64, den: i64, scale: f64| (den > 0).then(|| round_to(num as f64 * scale / den as f64, 2));
     let named: Vec<(&str, ArrayRef)> = vec![
         ("skillId", ints(&rows, |r| 4001 + r.skill as i64)),
+        ("interval_id", ints(&rows, |_| interval_id)),
         ("interval_start", times(&rows, |_| interval_start)),
         ("interval_end", times(&rows, |_| interval_end)),
         ("skillName", strs(&rows, |r| SKILLS[r.skill])),

@@ -15,7 +15,7 @@ use rand::Rng;
 
 use super::columns::{bools, ints, opt_strs, strs, times};
 use super::contacts::{self, agent_id, team_of, AGENTS, PEAK_CONTACTS_PER_HOUR};
-use super::{assemble, Scope};
+use super::{assemble, hour_id, Scope};
 use crate::download::catalog::DataTypeSchema;
 use crate::store::time::{day_start, to_us, Instant};
 
@@ -198,14 +198,34 @@ fn published(hour_start: Instant) -> Instant {
     monday - Duration::days(4) + Duration::hours(15)
 }
 
+/// `1, 2, …` for consecutive rows of the same agent (rows come agent by agent): the agent's
+/// sequence number in the hour, the last two digits of `block_id` and `segment_id` (an agent has at
+/// most 3 blocks and, segments lasting a minute or more but for the last of a block, fewer than 70
+/// segments an hour).
+fn sequence<T>(rows: &[T], agent: impl Fn(&T) -> usize) -> Vec<i64> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut previous = None;
+    let mut n = 0;
+    for r in rows {
+        let a = agent(r);
+        n = if previous == Some(a) { n + 1 } else { 1 };
+        previous = Some(a);
+        out.push(n);
+    }
+    out
+}
+
 /// `schedule`: every on-shift agent's blocks of the hour.
 pub(super) fn schedule(scope: Scope<'_>, schema: &DataTypeSchema, hour_start: Instant) -> Option<RecordBatch> {
     let rows = blocks(scope, hour_start);
+    let seq = sequence(&rows, |b| b.agent);
+    let ids: Vec<i64> = seq.iter().map(|n| hour_id(hour_start) * 100 + n).collect();
     let h = to_us(hour_start);
     let published = to_us(published(hour_start));
     let id = |b: &Block| agent_id(b.agent as i64);
     let named: Vec<(&str, ArrayRef)> = vec![
         ("agentId", ints(&rows, id)),
+        ("block_id", ints(&ids, |i| *i)),
         ("block_start", times(&rows, |b| h + b.from * 1_000_000)),
         ("block_end", times(&rows, |b| h + b.to * 1_000_000)),
         ("agentName", strs(&rows, |b| agent_name(b.agent))),
@@ -331,10 +351,13 @@ pub(super) fn adherence(scope: Scope<'_>, schema: &DataTypeSchema, hour_start: I
             }
         }
     }
+    let seq = sequence(&rows, |r| r.agent);
+    let ids: Vec<i64> = seq.iter().map(|n| hour_id(hour_start) * 100 + n).collect();
     let h = to_us(hour_start);
     let id = |r: &Row| agent_id(r.agent as i64);
     let named: Vec<(&str, ArrayRef)> = vec![
         ("agentId", ints(&rows, id)),
+        ("segment_id", ints(&ids, |i| *i)),
         ("state_start", times(&rows, |r| h + r.from * 1_000_000)),
         ("state_end", times(&rows, |r| h + r.to * 1_000_000)),
         ("agentName", strs(&rows, |r| agent_name(r.agent))),
