@@ -34,8 +34,9 @@ $(VENV)/.installed: $(PYREQS)
 	touch $@
 
 bench: venv
-	$(CARGO) build --release -p mock-cxone
-	MOCK_CXONE_BIN=$(CURDIR)/target/release/mock-cxone $(PY) bench/bench.py --out docs/benchmarks.md
+	$(CARGO) build --release -p mock-cxone --bin mock-cxone --example export_bench
+	MOCK_CXONE_BIN=$(CURDIR)/target/release/mock-cxone EXPORT_BENCH_BIN=$(CURDIR)/target/release/examples/export_bench \
+		$(PY) bench/bench.py --out docs/benchmarks.md
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
