@@ -343,8 +343,6 @@ def test_d3_d4_d6_pyarrow_dataset_with_hive_partitioning_reconciles_with_jobs_an
         assert table.num_rows == sum(j["record_counts"][data_type] for j in pipeline.jobs)
 
 
-@pytest.mark.xfail(strict=True, reason="mock bug: telephony skill_group and workforce_management adherence/schedule "
-                   "have timestamp key columns (CONTRACT §4: key columns are strings or integers)")
 def test_d3_key_columns_are_strings_or_integers_in_schemas_and_parquet(pipeline):
     wrong = []
     for category, cat in pipeline.schemas.items():
