@@ -78,12 +78,12 @@ pub fn write_object(
     md5.update(bytes);
     let etag = hex::encode(md5.finalize());
     let path = layout.object_path(bucket, key);
-    lake_fs::write_atomic_sync(&layout, &path, bytes)?;
+    lake_fs::write_atomic_unsynced(&layout, &path, bytes)?;
     let meta_path = layout.metadata_path(bucket, key);
     match content_type {
         Some(ct) => {
             let meta = serde_json::json!({ "content_type": ct });
-            lake_fs::write_atomic_sync(&layout, &meta_path, meta.to_string().as_bytes())?;
+            lake_fs::write_atomic_unsynced(&layout, &meta_path, meta.to_string().as_bytes())?;
         }
         None => lake_fs::ignore_missing(std::fs::remove_file(&meta_path))?,
     }
@@ -91,7 +91,7 @@ pub fn write_object(
     info.insert("e_tag".into(), etag.clone().into());
     info.insert(INFO_KMS_KEY.into(), kms.into());
     let info = serde_json::to_vec(&info).map_err(std::io::Error::other)?;
-    lake_fs::write_atomic_sync(&layout, &layout.internal_path(bucket, key), &info)?;
+    lake_fs::write_atomic_unsynced(&layout, &layout.internal_path(bucket, key), &info)?;
     lake_fs::set_mtime(&path, app.now())?;
     Ok(etag)
 }
@@ -137,7 +137,7 @@ pub fn set_storage_class(app: &App, bucket: &str, key: &str, class: &str) -> Res
         info.insert("e_tag".into(), md5.into());
     }
     let bytes = serde_json::to_vec(&info).map_err(std::io::Error::other)?;
-    lake_fs::write_atomic_sync(&layout, &path, &bytes)?;
+    lake_fs::write_atomic_unsynced(&layout, &path, &bytes)?;
     Ok(())
 }
 
