@@ -31,6 +31,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod extraction;
 pub mod ids;
 pub mod sea;

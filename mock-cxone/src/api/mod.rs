@@ -5,6 +5,7 @@ pub mod auth;
 pub mod control;
 pub mod downloads;
 pub mod extraction;
+pub mod faults;
 pub mod json;
 pub mod storage;
 
@@ -20,7 +21,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// The whole REST API for `app` (tests can drive it with `oneshot`, no socket needed).
 pub fn router(app: Arc<App>) -> Router {
-    let control = control::router().layer(middleware::from_fn_with_state(app.clone(), admin_gate));
+    let control = control::router().merge(faults::router()).layer(middleware::from_fn_with_state(app.clone(), admin_gate));
     Router::new()
         .merge(auth::router())
         .merge(storage::router())

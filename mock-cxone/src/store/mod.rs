@@ -58,6 +58,7 @@ impl Store {
             include_str!("schema.sql"),
             include_str!("download.sql"),
             include_str!("extraction.sql"),
+            include_str!("faults.sql"),
         ] {
             conn.execute_batch(sql)?;
         }
