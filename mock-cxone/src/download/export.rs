@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use super::catalog::DataTypeSchema;
 use super::config::Valid;
 use super::destination::{Destination, DestinationError};
-use super::generate::{self, Scope};
 use super::jobs::Job;
 use super::partition;
+use super::records;
 use super::writer::{self, Compression, Format, Written};
 use crate::app::App;
 use crate::events::NewEvent;
@@ -64,17 +64,13 @@ pub fn run(app: &App, job: &Job, cfg: &Valid, dest: &Destination, out: &mut Outp
         .as_deref()
         .and_then(Compression::parse)
         .unwrap_or(Compression::Snappy);
-    let scope = Scope {
-        seed: app.seed,
-        tenant_id: &job.tenant_id,
-    };
     for data_type in &cfg.data_types {
-        let Some(schema) = cfg.category.data_type(data_type) else {
+        let Some(schema) = records::schema(app, job, cfg.category, data_type) else {
             return Err(ExportError::Internal(format!(
                 "data type {data_type:?} vanished from its category"
             )));
         };
-        let batches = generate::batches(scope, &schema, job.interval_start, job.interval_end);
+        let batches = records::batches(app, job, &schema);
         let written = writer::write_file(format, compression, &schema.arrow_schema(), batches)
             .map_err(|e| ExportError::Internal(e.to_string()))?;
         let folder = partition::folder(&job.prefix, data_type, cfg.partition.as_ref(), job.interval_start);

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod manage;
 pub mod manual;
 pub mod partition;
+pub mod records;
 pub mod retention;
 pub mod schedule;
 pub mod scheduler;

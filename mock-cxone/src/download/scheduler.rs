@@ -17,6 +17,7 @@ use super::schedule;
 use crate::app::App;
 use crate::engine::Task;
 use crate::events::NewEvent;
+use crate::faults;
 use crate::ids;
 use crate::store::time::{rfc3339, to_us, Instant};
 use crate::store::{next_counter, StoreResult};
@@ -122,7 +123,8 @@ pub fn on_interval_end(app: &App, download_id: &str, interval_start: Instant) ->
         }
         let Ok(cfg) = d.valid() else { return Ok(None) };
         let end = interval_start + Duration::hours(cfg.frequency.hours());
-        let start = schedule::job_start(seed, &d.tenant_id, cfg.category, end, cfg.offset_minutes);
+        let documented = schedule::job_start(seed, &d.tenant_id, cfg.category, end, cfg.offset_minutes);
+        let start = faults::timing::scheduled_start(app, &d, interval_start, documented);
         let job = new_job(new_job_id(c, seed)?, &d, &cfg, interval_start, start, "scheduled");
         jobs::insert(c, &job)?;
         let detail = json!({"interval_start": rfc3339(interval_start), "start_time": rfc3339(start)});
@@ -148,6 +150,9 @@ pub fn on_job_start(app: &App, at: Instant, job_id: &str) -> StoreResult<()> {
         if job.status != PENDING {
             return Ok(None);
         }
+        if let Some(later) = faults::timing::start_delay(app, &job, at) {
+            return Ok(Some(Err(later))); // e.g. a maintenance window: run when it ends
+        }
         let paused = match config::get_any(c, &job.download_id)? {
             None => return Ok(None),
             Some(d) => (d.status == NEEDS_RECONFIGURATION && job.kind == "scheduled").then_some(d),
@@ -169,15 +174,14 @@ pub fn on_job_start(app: &App, at: Instant, job_id: &str) -> StoreResult<()> {
         job.end_time = at + schedule::job_duration(seed, &job.id);
         jobs::update(c, &job)?;
         crate::events::record(c, at, &job_event("job.started", &job, None, json!({})))?;
-        Ok(Some(job.end_time))
+        Ok(Some(Ok(job.end_time)))
     })?;
-    if let Some(end) = finish {
-        app.engine.schedule(
-            end,
-            Task::JobFinish {
-                job_id: job_id.to_string(),
-            },
-        );
+    let job_id = job_id.to_string();
+    match finish {
+        Some(Ok(end)) => app.engine.schedule(end, Task::JobFinish { job_id }),
+        // Not yet (a maintenance window): try again when it allows.
+        Some(Err(later)) => app.engine.schedule(later, Task::JobStart { job_id }),
+        None => {}
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 
 pub mod params;
 pub mod rules;
+pub mod timing;
 
 use rusqlite::Connection;
 use serde_json::{json, Value};
