@@ -3,6 +3,8 @@
 //!
 //! Three engine tasks per job: `DownloadNext` (interval end: create the PENDING job, plan the
 //! next interval), `JobStart` (RUNNING) and `JobFinish` (write files, COMPLETED or FAILED).
+//! Job and file faults (`faults::effects`) are decided at `JobStart` (time-out, placeholder
+//! manifests, partial partitions) and `JobFinish` (failure, refusal, file faults).
 //! Every task re-reads stored state, so a task whose download was deleted or re-planned is a
 //! no-op, and the queue can be rebuilt from the tables at start-up.
 
@@ -12,12 +14,13 @@ use serde_json::json;
 use super::config::{self, Download, Valid, ACTIVE, NEEDS_RECONFIGURATION};
 use super::destination::{Destination, External};
 use super::export::{self, ExportError, Output};
-use super::jobs::{self, Job, COMPLETED, FAILED, PENDING, RUNNING};
+use super::jobs::{self, Job, COMPLETED, FAILED, PENDING, RUNNING, TIMED_OUT};
 use super::schedule;
 use crate::app::App;
 use crate::engine::Task;
 use crate::events::NewEvent;
 use crate::faults;
+use crate::faults::effects::{self, FinishPlan, StartPlan};
 use crate::ids;
 use crate::store::time::{rfc3339, to_us, Instant};
 use crate::store::{next_counter, StoreResult};
@@ -153,12 +156,11 @@ pub fn on_job_start(app: &App, at: Instant, job_id: &str) -> StoreResult<()> {
         if let Some(later) = faults::timing::start_delay(app, &job, at) {
             return Ok(Some(Err(later))); // e.g. a maintenance window: run when it ends
         }
-        let paused = match config::get_any(c, &job.download_id)? {
-            None => return Ok(None),
-            Some(d) => (d.status == NEEDS_RECONFIGURATION && job.kind == "scheduled").then_some(d),
+        let Some(d) = config::get_any(c, &job.download_id)? else {
+            return Ok(None);
         };
         job.start_time = at;
-        if let Some(d) = paused {
+        if d.status == NEEDS_RECONFIGURATION && job.kind == "scheduled" {
             job.status = FAILED.into();
             job.end_time = at;
             job.error_details = Some(format!(
@@ -172,13 +174,37 @@ pub fn on_job_start(app: &App, at: Instant, job_id: &str) -> StoreResult<()> {
         }
         job.status = RUNNING.into();
         job.end_time = at + schedule::job_duration(seed, &job.id);
+        let cfg = d.valid().ok();
+        let plan = match &cfg {
+            Some(cfg) => effects::plan_start(c, seed, &job, &cfg.data_types)?,
+            None => StartPlan::default(),
+        };
+        if plan.timed_out.is_some() {
+            job.end_time = effects::timed_out_end(at);
+        }
         jobs::update(c, &job)?;
         crate::events::record(c, at, &job_event("job.started", &job, None, json!({})))?;
-        Ok(Some(Ok(job.end_time)))
+        if let Some(rule) = &plan.timed_out {
+            effects::fire_timed_out(c, at, rule, &job)?;
+        }
+        let writes = match cfg {
+            Some(cfg) if plan.writes() => Some((cfg, plan, job.clone())),
+            _ => None,
+        };
+        Ok(Some(Ok((job.end_time, writes))))
     })?;
     let job_id = job_id.to_string();
     match finish {
-        Some(Ok(end)) => app.engine.schedule(end, Task::JobFinish { job_id }),
+        Some(Ok((end, writes))) => {
+            app.engine.schedule(end, Task::JobFinish { job_id });
+            // F4: what a running job shows (placeholder manifests, partial partitions).
+            if let Some((cfg, plan, job)) = writes {
+                let firings = export::start(app, &job, &cfg, &destination(&job.tenant_id, &cfg), &plan);
+                if !firings.is_empty() {
+                    app.store.tx(|c| firings.record(c, at, &job))?;
+                }
+            }
+        }
         // Not yet (a maintenance window): try again when it allows.
         Some(Err(later)) => app.engine.schedule(later, Task::JobStart { job_id }),
         None => {}
@@ -199,7 +225,14 @@ pub fn on_job_finish(app: &App, at: Instant, job_id: &str) -> StoreResult<()> {
     };
     let mut out = Output::default();
     let result = match d.valid() {
-        Ok(cfg) => export::run(app, &job, &cfg, &destination(&d.tenant_id, &cfg), &mut out),
+        Ok(cfg) => {
+            let dest = destination(&d.tenant_id, &cfg);
+            let (seed, format) = (app.seed, export::format_of(&cfg));
+            let plan: FinishPlan = app
+                .store
+                .with(|c| effects::plan_finish(c, seed, &job, &cfg.data_types, format, dest.bucket()))?;
+            export::run(app, &job, &cfg, &dest, &plan, &mut out)
+        }
         Err(e) => Err(ExportError::Internal(e.to_string())),
     };
     finish(app, at, job, d, out, result)
@@ -214,6 +247,7 @@ fn finish(
     result: Result<(), ExportError>,
 ) -> StoreResult<()> {
     job.end_time = at;
+    let firings = out.firings;
     job.output_files = out.files;
     job.manifests = out.manifests;
     job.record_counts = out.record_counts;
@@ -221,6 +255,7 @@ fn finish(
     let mut objects = job.output_files.clone();
     objects.extend(job.manifests.iter().cloned());
     app.store.tx(|c| {
+        firings.record(c, at, &job)?;
         match &result {
             Ok(()) => {
                 job.status = COMPLETED.into();
@@ -229,11 +264,13 @@ fn finish(
                 crate::events::record(c, at, &job_event("job.completed", &job, Some(objects.clone()), detail))?;
             }
             Err(e) => {
-                job.status = FAILED.into();
+                let timed_out = matches!(e, ExportError::TimedOut(_));
+                job.status = if timed_out { TIMED_OUT } else { FAILED }.into();
                 job.error_details = Some(e.to_string());
                 jobs::update(c, &job)?;
                 let detail = json!({"error_details": job.error_details});
-                crate::events::record(c, at, &job_event("job.failed", &job, Some(objects.clone()), detail))?;
+                let kind = if timed_out { "job.timed_out" } else { "job.failed" };
+                crate::events::record(c, at, &job_event(kind, &job, Some(objects.clone()), detail))?;
                 if matches!(e, ExportError::Refused(_)) && d.status == ACTIVE {
                     d.status = NEEDS_RECONFIGURATION.into();
                     d.status_reason = Some(format!("job {} failed: {e}", job.id));

@@ -8,6 +8,7 @@
 //! - `params` — each kind's parameters and their defaults;
 //! - this file — [`Target`], [`matching`] and [`record_firing`], shared by every effect.
 
+pub mod effects;
 pub mod params;
 pub mod rules;
 pub mod timing;
