@@ -127,6 +127,7 @@ impl App {
     pub fn schedule_from_state(&self) -> StoreResult<()> {
         storage::schedule_from_state(self)?;
         download::retention::schedule_next(self, self.now());
+        crate::faults::kms::schedule_from_state(self)?;
         download::scheduler::schedule_from_state(self)
     }
 
@@ -148,6 +149,7 @@ impl App {
 
     fn run_task(&self, at: Instant, task: Task) -> StoreResult<()> {
         match task {
+            Task::Fault { fault_id } => crate::faults::timing::on_fault_task(self, at, &fault_id),
             Task::LifecycleRun => storage::lifecycle::run_daily(self, at),
             Task::FasterSea { tenant_id } => storage::lifecycle::run_faster_sea(self, at, &tenant_id),
             Task::SeaSweep => storage::expiry::sweep(self, at),

@@ -17,6 +17,13 @@ use crate::store::time::{from_us, to_us, Instant};
 /// A unit of time-based work. Variant order breaks ties between tasks due at the same instant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Task {
+    /// A fault rule acts at its own instant (a KMS key rotation, F9), and fault firings decided
+    /// inside another task's transaction are recorded (F7, F10). First, so that at one instant
+    /// it runs before everything else due then.
+    Fault {
+        /// The rule.
+        fault_id: String,
+    },
     /// Delete SEA objects whose 30 days are over (S5). Reads already hide them from that instant.
     SeaSweep,
     /// The daily Life Cycle Management run for every tenant (S3, S7).

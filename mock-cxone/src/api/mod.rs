@@ -7,6 +7,7 @@ pub mod downloads;
 pub mod extraction;
 pub mod faults;
 pub mod json;
+pub mod maintenance;
 pub mod storage;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(control)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(app.clone(), maintenance::gate))
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT_BYTES))
         .with_state(app)
 }

@@ -1,7 +1,7 @@
 //! Tenants: each has a name, a folder in SEA (its id), an API user with scopes, a KMS key.
 
 use rusqlite::{Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::{self, NewEvent};
 use crate::ids;
@@ -162,6 +162,71 @@ pub fn create(c: &Connection, seed: u64, now: Instant, new: &NewTenant) -> Store
     let detail = serde_json::json!({"name": tenant.name, "faster_sea": tenant.faster_sea, "scopes": tenant.scopes});
     events::record(c, now, &NewEvent::tenant("tenant.created", &tenant.tenant_id, detail))?;
     Ok(tenant)
+}
+
+/// One KMS key a tenant has had (S8, F9): keys rotate, old ones stay enabled for decryption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsKey {
+    /// Key id (an ARN, or the custom id the tenant set).
+    pub key_id: String,
+    /// When it became the tenant's current key (RFC3339).
+    pub since: String,
+    /// The `kms_key_rotation` fault rule that made it current, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_id: Option<String>,
+}
+
+/// Where a tenant's key history is kept (the `meta` table; absent until the first rotation).
+fn kms_history_key(tenant_id: &str) -> String {
+    format!("kms_keys.{tenant_id}")
+}
+
+/// Every key the tenant has had, oldest first; the last is its current key. Empty when there is
+/// no such tenant.
+pub fn kms_history(c: &Connection, tenant_id: &str) -> StoreResult<Vec<KmsKey>> {
+    if let Some(s) = crate::store::meta_get(c, &kms_history_key(tenant_id))? {
+        return Ok(serde_json::from_str(&s)?);
+    }
+    Ok(find(c, tenant_id)?
+        .filter(|t| t.tenant_id == tenant_id)
+        .map(|t| KmsKey {
+            key_id: t.kms_key_id,
+            since: t.created_at,
+            fault_id: None,
+        })
+        .into_iter()
+        .collect())
+}
+
+/// The key ids of [`kms_history`]: what a data-lake credential issued now is granted (F9).
+pub fn kms_keys(c: &Connection, tenant_id: &str) -> StoreResult<Vec<String>> {
+    Ok(kms_history(c, tenant_id)?.into_iter().map(|k| k.key_id).collect())
+}
+
+/// Rotates the tenant's current KMS key to `new_key_id` at `at` (F9), keeping the history.
+/// Returns the previous key, or `None` when there is no such tenant.
+pub fn rotate_kms_key(
+    c: &Connection,
+    tenant_id: &str,
+    new_key_id: &str,
+    at: Instant,
+    fault_id: Option<&str>,
+) -> StoreResult<Option<String>> {
+    let mut history = kms_history(c, tenant_id)?;
+    let Some(old) = history.last().map(|k| k.key_id.clone()) else {
+        return Ok(None);
+    };
+    c.execute(
+        "UPDATE tenants SET kms_key_id=?2 WHERE tenant_id=?1",
+        [tenant_id, new_key_id],
+    )?;
+    history.push(KmsKey {
+        key_id: new_key_id.to_string(),
+        since: rfc3339(at),
+        fault_id: fault_id.map(str::to_string),
+    });
+    crate::store::meta_set(c, &kms_history_key(tenant_id), &serde_json::to_string(&history)?)?;
+    Ok(Some(old))
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //! - this file — [`Target`], [`matching`] and [`record_firing`], shared by every effect.
 
 pub mod effects;
+pub mod kms;
+pub mod maintenance;
 pub mod params;
 pub mod rules;
 pub mod timing;
@@ -61,7 +63,11 @@ fn matches(rule: &Rule, t: &Target<'_>) -> bool {
 /// Schedules whatever a new rule needs on the engine (rules with an instant of their own, like a
 /// key rotation, act at that instant; the rest are consulted when jobs and requests happen).
 pub fn on_rule_added(app: &crate::app::App, rule: &Rule) {
-    let _ = (app, rule);
+    if rule.spec.kind == "kms_key_rotation" {
+        if let Err(e) = kms::schedule(app, rule) {
+            tracing::error!("fault {}: scheduling the key rotation: {e}", rule.id);
+        }
+    }
 }
 
 /// Rules of `kind` that apply to `t` and win their seeded draw, oldest first.

@@ -22,8 +22,11 @@ pub enum Caller {
     DataLake {
         /// The tenant.
         tenant_id: String,
-        /// KMS keys granted at issue time (F9).
+        /// KMS keys granted at issue time (F9): objects encrypted under any other key are
+        /// `AccessDenied` to this credential.
         kms_keys: Vec<String>,
+        /// The credential's access key id (F9 records one denial per credential and object).
+        access_key_id: String,
     },
 }
 
@@ -56,6 +59,7 @@ pub fn lookup(c: &Connection, access_key: &str) -> StoreResult<Option<(Caller, S
             let caller = Caller::DataLake {
                 tenant_id: r.get(0)?,
                 kms_keys: serde_json::from_str(&keys).unwrap_or_default(),
+                access_key_id: access_key.to_string(),
             };
             Ok((caller, r.get(1)?))
         },

@@ -1,5 +1,7 @@
 //! Data-lake credentials (CONTRACT §4): every call issues a new pair, earlier pairs keep working.
-//! A pair is granted the tenant's KMS keys current when it was issued (F9 builds on this).
+//! A pair is granted the tenant's KMS keys as they are when it is issued — every key the tenant
+//! has had, the current one included — and never the keys of later rotations (F9): objects
+//! encrypted after a rotation are `AccessDenied` to it (see `lake_bucket`), a new pair reads all.
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -23,7 +25,8 @@ pub struct DataLakeCredentials {
     pub created_at: String,
 }
 
-/// Issues a new data-lake credential pair for the tenant.
+/// Issues a new data-lake credential pair for the tenant, granted every KMS key the tenant has
+/// had so far (`kms_key_id`, its current key, included).
 pub fn issue(
     c: &Connection,
     s3_url: &str,
@@ -33,7 +36,11 @@ pub fn issue(
 ) -> StoreResult<DataLakeCredentials> {
     let key = ids::access_key_id("DL");
     let secret = ids::secret(40);
-    let keys = serde_json::to_string(&[kms_key_id])?;
+    let mut granted = crate::auth::tenants::kms_keys(c, tenant_id)?;
+    if !granted.iter().any(|k| k == kms_key_id) {
+        granted.push(kms_key_id.to_string());
+    }
+    let keys = serde_json::to_string(&granted)?;
     c.execute(
         "INSERT INTO datalake_credentials(access_key_id,tenant_id,secret_access_key,kms_keys,created_at) VALUES(?1,?2,?3,?4,?5)",
         rusqlite::params![key, tenant_id, secret, keys, to_us(now)],

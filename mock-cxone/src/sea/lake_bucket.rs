@@ -10,7 +10,10 @@
 //!   ListBuckets shows only the tenant's buckets.
 //! - SSE-KMS: objects record the tenant's KMS key when written; PutObject, CopyObject,
 //!   CompleteMultipartUpload, GetObject and HeadObject answer `x-amz-server-side-encryption:
-//!   aws:kms` and `x-amz-server-side-encryption-aws-kms-key-id`.
+//!   aws:kms` and `x-amz-server-side-encryption-aws-kms-key-id`. Reading an object needs its
+//!   key (F9): GetObject (ranges and parts included), HeadObject and the source of CopyObject and
+//!   UploadPartCopy are `AccessDenied`, with KMS's message, for a data-lake credential that was
+//!   not granted the key the object was written under (see `faults::kms`); listings need no key.
 //! - s3s-fs defects fixed: writes are serialised per key (`lake_fs::LockSet`); bodies
 //!   are spooled and their Content-MD5 and checksums (headers or aws-chunked trailers) verified
 //!   before anything is stored; DeleteBucket refuses a non-empty bucket; listings carry ETag,
@@ -44,6 +47,7 @@ use super::lake_fs::{
 use super::lake_owner::{self, internal, require_owner, Claim};
 use crate::app::App;
 use crate::auth::tenants;
+use crate::faults::kms;
 use crate::storage::daily_cap::SEA_BUCKET;
 use crate::store::time::Instant;
 
@@ -222,6 +226,45 @@ impl LakeBuckets {
             Some(k) => Ok(k.to_string()),
             None => self.kms_key(caller.tenant_id()),
         }
+    }
+
+    /// F9: `AccessDenied` (with KMS's message) unless the caller was granted the key the object
+    /// was written under; the first refusal per credential and object is a `fault` event.
+    fn may_decrypt(
+        &self,
+        caller: &Caller,
+        bucket: &str,
+        key: &str,
+        info: Option<&InternalInfo>,
+        operation: &str,
+    ) -> S3Result<()> {
+        let Caller::DataLake {
+            tenant_id,
+            kms_keys,
+            access_key_id,
+        } = caller
+        else {
+            return Ok(());
+        };
+        let Some(object_key) = info.and_then(|i| i.get(INFO_KMS_KEY)).and_then(|v| v.as_str()) else {
+            return Ok(()); // written before keys were recorded: nothing to check against
+        };
+        if kms_keys.is_empty() || kms_keys.iter().any(|k| k == object_key) {
+            return Ok(());
+        }
+        let denial = kms::Denial {
+            tenant_id,
+            access_key_id,
+            granted: kms_keys,
+            bucket,
+            key,
+            object_kms_key_id: object_key,
+            operation,
+        };
+        if let Err(e) = kms::record_denial(&self.app, &denial) {
+            tracing::error!("data lake: recording the KMS denial of {bucket}/{key}: {e}");
+        }
+        Err(S3Error::with_message(S3ErrorCode::AccessDenied, kms::DENIED_MESSAGE))
     }
 
     fn aws_kms() -> Option<ServerSideEncryption> {
@@ -655,6 +698,7 @@ impl LakeBuckets {
                 req.input.range = Some(Range::Int { first: 0, last: None });
             }
         }
+        self.may_decrypt(caller, &bucket, &key, found.info.as_ref(), "GetObject")?;
         let kms = self.object_kms_key(caller, found.info.as_ref())?;
         let mut resp = self.fs.get_object(req).await?;
         let out = &mut resp.output;
@@ -693,6 +737,7 @@ impl LakeBuckets {
             Some(n) => Some(found.part(n)?),
             None => None,
         };
+        self.may_decrypt(caller, &bucket, &key, found.info.as_ref(), "HeadObject")?;
         let kms = self.object_kms_key(caller, found.info.as_ref())?;
         let mut resp = self.fs.head_object(req).await?;
         let out = &mut resp.output;
@@ -820,6 +865,10 @@ impl LakeBuckets {
             }
             return Err(no_such_key());
         }
+        let src_info = lake_fs::load_info(&self.layout, &src_bucket, &src_key)
+            .await
+            .map_err(io500)?;
+        self.may_decrypt(caller, &src_bucket, &src_key, src_info.as_ref(), "CopyObject")?;
         prepare_write(&self.layout, &bucket, &key)?;
         let src_has_meta = self.layout.metadata_path(&src_bucket, &src_key).exists();
         let same = src_bucket == bucket && src_key == key;
@@ -945,6 +994,10 @@ impl LakeBuckets {
         }
         let kms = self.kms_key(caller.tenant_id())?;
         let _locks = LockSet::new(&self.layout).read(&src_bucket, &src_key).acquire().await;
+        let src_info = lake_fs::load_info(&self.layout, &src_bucket, &src_key)
+            .await
+            .map_err(io500)?;
+        self.may_decrypt(caller, &src_bucket, &src_key, src_info.as_ref(), "UploadPartCopy")?;
         req.credentials = Self::tenant_credentials(caller);
         let mut resp = self.fs.upload_part_copy(req).await?;
         resp.output.server_side_encryption = Self::aws_kms();
