@@ -34,6 +34,7 @@ pub mod events;
 pub mod faults;
 pub mod extraction;
 pub mod ids;
+pub mod scenario;
 pub mod sea;
 pub mod server;
 pub mod storage;
