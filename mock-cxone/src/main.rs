@@ -1,10 +1,14 @@
-//! `mock-cxone`: serve · version.
+//! `mock-cxone`: serve · scenario check · scenario run · version.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use mock_cxone::app::App;
+use mock_cxone::scenario::{self, run::RunError, Scenario};
 use mock_cxone::{ClockSpec, Config};
 
 #[derive(Debug, Parser)]
@@ -22,8 +26,42 @@ struct Cli {
 enum Command {
     /// Start the REST and S3 listeners.
     Serve(Box<ServeArgs>),
+    /// Check or run a scenario file (docs/scenario-format.md).
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScenarioCommand {
+    /// Check scenario files: "ok: <summary>" and exit 0, or "FILE:line:col: message" and exit 1.
+    Check {
+        /// Scenario files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Seed when a file has none.
+        #[arg(long, env = "MOCK_CXONE_SEED", default_value_t = 42)]
+        seed: u64,
+    },
+    /// Run a scenario offline (no listener) to its end and write the data lake, the event ledger
+    /// and the SEA listing to a directory; one progress line per simulated day on stderr.
+    Run {
+        /// Scenario file (TOML).
+        file: PathBuf,
+        /// Output directory: `<bucket>/<key>`, `_events.jsonl`, `_sea.jsonl`, `_scenario.json`.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed when the file has none.
+        #[arg(long, env = "MOCK_CXONE_SEED", default_value_t = 42)]
+        seed: u64,
+        /// Replace a previous run's output in --out.
+        #[arg(long)]
+        force: bool,
+        /// No progress lines.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -37,15 +75,17 @@ struct ServeArgs {
     /// All state; survives restarts.
     #[arg(long, env = "MOCK_CXONE_DATA_DIR", default_value = "./mock-cxone-data")]
     data_dir: PathBuf,
-    /// Random seed: same seed, same data, byte for byte.
+    /// Random seed: same seed, same data, byte for byte (a scenario's `seed` wins).
     #[arg(long, env = "MOCK_CXONE_SEED", default_value_t = 42)]
     seed: u64,
-    /// Scenario to load at start (TOML).
+    /// Scenario to load at start (TOML, docs/scenario-format.md); loaded into an empty data dir
+    /// only. Without --clock the clock starts frozen at the scenario's `start`.
     #[arg(long)]
     scenario: Option<PathBuf>,
-    /// real | frozen[:RFC3339] | offset:RFC3339 (a non-empty data dir resumes its stored clock).
-    #[arg(long, default_value = "real")]
-    clock: ClockSpec,
+    /// real | frozen[:RFC3339] | offset:RFC3339 (default real; a non-empty data dir resumes its
+    /// stored clock).
+    #[arg(long)]
+    clock: Option<ClockSpec>,
     /// PEM certificate chain: TLS on both listeners (with --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -78,18 +118,118 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(args) => serve(*args),
+        Command::Scenario(ScenarioCommand::Check { files, seed }) => scenario_check(&files, seed),
+        Command::Scenario(ScenarioCommand::Run {
+            file,
+            out,
+            seed,
+            force,
+            quiet,
+        }) => scenario_run(&file, out, seed, force, quiet),
+    }
+}
+
+/// Reads and parses a scenario file; on failure prints `FILE:line:col: message` (or
+/// `FILE: message`) to stderr.
+fn read_scenario(path: &Path) -> Option<(String, Scenario)> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", path.display());
+            return None;
+        }
+    };
+    match scenario::parse(&text) {
+        Ok(sc) => Some((text, sc)),
+        Err(e) => {
+            eprintln!("{}:{e}", path.display());
+            None
+        }
+    }
+}
+
+fn report_run_error(path: &Path, e: &RunError) {
+    match e {
+        RunError::Scenario(a) => match a.located() {
+            Some(l) => eprintln!("{}:{l}", path.display()),
+            None => eprintln!("{}: {a}", path.display()),
+        },
+        other => eprintln!("{}: {other}", path.display()),
+    }
+}
+
+fn scenario_check(files: &[PathBuf], seed: u64) -> ExitCode {
+    let mut ok = true;
+    for path in files {
+        let Some((_, sc)) = read_scenario(path) else {
+            ok = false;
+            continue;
+        };
+        match scenario::run::check(&sc, seed) {
+            Ok(plan) => println!("ok: {}", scenario::summary::outline(&sc, &plan)),
+            Err(e) => {
+                report_run_error(path, &e);
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn scenario_run(path: &Path, out: PathBuf, seed: u64, force: bool, quiet: bool) -> ExitCode {
+    let Some((_, sc)) = read_scenario(path) else {
+        return ExitCode::FAILURE;
+    };
+    let opts = scenario::run::RunOptions {
+        out,
+        seed,
+        force,
+        progress: !quiet,
+    };
+    match scenario::run::run(&sc, &opts) {
+        Ok(r) => {
+            println!(
+                "ok: {} — wrote {} objects ({} bytes) from {} bucket(s), {} events, {} SEA objects to {}",
+                sc.name,
+                r.objects,
+                r.bytes,
+                r.buckets.len(),
+                r.events,
+                r.sea_objects,
+                opts.out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report_run_error(path, &e);
+            ExitCode::FAILURE
+        }
     }
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
     init_logging();
-    if let Some(s) = &args.scenario {
-        eprintln!(
-            "mock-cxone: --scenario {} is not supported yet (scenarios arrive with the faults work)",
-            s.display()
-        );
-        return ExitCode::from(2);
-    }
+    let scenario = match &args.scenario {
+        None => None,
+        Some(path) => match read_scenario(path) {
+            Some((_, sc)) => Some((path.clone(), sc)),
+            None => return ExitCode::from(2),
+        },
+    };
+    // A scenario's seed wins over --seed; without --clock its clock starts frozen at `start`.
+    let seed = scenario
+        .as_ref()
+        .and_then(|(_, sc)| sc.seed)
+        .map_or(args.seed, |(s, _)| s);
+    let clock = match (args.clock, scenario.as_ref().and_then(|(_, sc)| sc.start)) {
+        (Some(c), _) => c,
+        (None, Some(start)) => ClockSpec::Frozen(Some(start)),
+        (None, None) => ClockSpec::Real,
+    };
     let loopback = args.api_addr.ip().is_loopback();
     let admin_token = args
         .admin_token
@@ -98,8 +238,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         api_addr: args.api_addr,
         s3_addr: args.s3_addr,
         data_dir: args.data_dir,
-        seed: args.seed,
-        clock: args.clock,
+        seed,
+        clock,
         tls: args.tls_cert.zip(args.tls_key),
         admin_token,
         public_host: args.public_host,
@@ -111,10 +251,10 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(config))
+    runtime.block_on(run(config, scenario))
 }
 
-async fn run(config: Config) -> ExitCode {
+async fn run(config: Config, scenario: Option<(PathBuf, Scenario)>) -> ExitCode {
     let data_dir = config.data_dir.clone();
     let running = match mock_cxone::server::start(config).await {
         Ok(r) => r,
@@ -123,11 +263,118 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut loaded = None;
+    if let Some((path, sc)) = scenario {
+        // Health answers 200 only once the scenario is in place.
+        running.app.s3_ready.store(false, Ordering::Release);
+        match load_at_start(&running.app, &path, sc).await {
+            Ok(summary) => loaded = summary,
+            Err(code) => {
+                running.stop().await;
+                return code;
+            }
+        }
+        running.app.s3_ready.store(true, Ordering::Release);
+    }
     print_banner(&running.app, &data_dir);
+    if let Some(summary) = &loaded {
+        print_scenario(summary);
+    }
     let _ = tokio::signal::ctrl_c().await;
     eprintln!("mock-cxone: stopping");
     running.stop().await;
     ExitCode::SUCCESS
+}
+
+/// Loads `sc` into an untouched data dir (nothing but the demo tenant); a data dir with state
+/// keeps it (stored state wins, as with `--clock`).
+async fn load_at_start(
+    app: &Arc<App>,
+    path: &Path,
+    sc: Scenario,
+) -> Result<Option<scenario::summary::Summary>, ExitCode> {
+    let a = app.clone();
+    let untouched = tokio::task::spawn_blocking(move || scenario::apply::untouched(&a))
+        .await
+        .unwrap_or(Ok(false));
+    match untouched {
+        Ok(true) => {}
+        Ok(false) => {
+            let held = app.store.meta_get(scenario::apply::LOADED_KEY).ok().flatten();
+            eprintln!(
+                "mock-cxone: --scenario {}: the data dir has state already{}; it wins (POST /_mock/reset, then \
+                 POST /_mock/scenarios, loads the scenario afresh)",
+                path.display(),
+                held.map_or(String::new(), |n| format!(" (scenario {n:?} was loaded into it)"))
+            );
+            return Ok(None);
+        }
+        Err(e) => {
+            eprintln!("mock-cxone: {e}");
+            return Err(ExitCode::FAILURE);
+        }
+    }
+    let a = app.clone();
+    let outcome = tokio::task::spawn_blocking(move || scenario::load(&a, &sc)).await;
+    match outcome {
+        Ok(Ok(summary)) => Ok(Some(summary)),
+        Ok(Err(e)) => {
+            match e.located() {
+                Some(l) => eprintln!("{}:{l}", path.display()),
+                None => eprintln!("{}: {e}", path.display()),
+            }
+            Err(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("mock-cxone: loading the scenario failed: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn print_scenario(s: &scenario::summary::Summary) {
+    use std::io::Write;
+    let mut out = format!("  scenario: {} (start {}, clock now {})\n", s.scenario, s.start, s.now);
+    for t in &s.tenants {
+        out.push_str(&format!(
+            "    tenant {}: {}\n      client_id: {}\n      client_secret: {}\n      access_key_id: {}\n      access_key_secret: {}\n",
+            t.name, t.tenant_id, t.client_id, t.client_secret, t.access_key_id, t.access_key_secret
+        ));
+    }
+    for r in &s.recordings {
+        out.push_str(&format!("    recordings: {} for {}\n", r.created, r.tenant_id));
+    }
+    for r in &s.lifecycle_rules {
+        out.push_str(&format!(
+            "    lifecycle rule {:?} ({}): {} for {}\n",
+            r.name, r.action, r.id, r.tenant_id
+        ));
+    }
+    for d in &s.downloads {
+        out.push_str(&format!(
+            "    download {}{}: {} -> s3://{}/{} for {}\n",
+            d.id,
+            d.name.as_ref().map_or(String::new(), |n| format!(" ({n})")),
+            d.category,
+            d.bucket,
+            d.prefix,
+            d.tenant_id
+        ));
+    }
+    for f in &s.faults {
+        out.push_str(&format!(
+            "    fault {}: {}{}\n",
+            f.kind,
+            f.id,
+            f.download_id.as_ref().map_or(String::new(), |d| format!(" on {d}"))
+        ));
+    }
+    for t in &s.timeline {
+        out.push_str(&format!("    timeline {}: {}\n", t.at, t.action));
+    }
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
 }
 
 fn print_banner(app: &mock_cxone::app::App, data_dir: &std::path::Path) {
