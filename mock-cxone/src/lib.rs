@@ -39,6 +39,7 @@ pub mod sea;
 pub mod server;
 pub mod storage;
 pub mod store;
+pub mod truth;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

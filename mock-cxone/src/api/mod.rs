@@ -10,6 +10,7 @@ pub mod json;
 pub mod scenarios;
 pub mod maintenance;
 pub mod storage;
+pub mod truth;
 
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// The whole REST API for `app` (tests can drive it with `oneshot`, no socket needed).
 pub fn router(app: Arc<App>) -> Router {
-    let control = control::router().merge(faults::router()).merge(scenarios::router()).layer(middleware::from_fn_with_state(app.clone(), admin_gate));
+    let control = control::router().merge(faults::router()).merge(scenarios::router()).merge(truth::router()).layer(middleware::from_fn_with_state(app.clone(), admin_gate));
     Router::new()
         .merge(auth::router())
         .merge(storage::router())

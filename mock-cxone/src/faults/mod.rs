@@ -8,6 +8,7 @@
 //! - `params` — each kind's parameters and their defaults;
 //! - this file — [`Target`], [`matching`] and [`record_firing`], shared by every effect.
 
+pub mod data;
 pub mod effects;
 pub mod kms;
 pub mod maintenance;

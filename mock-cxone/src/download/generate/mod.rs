@@ -8,7 +8,9 @@ mod columns;
 pub mod contacts;
 mod digital;
 mod ivr;
+pub mod late;
 mod quality;
+pub mod rows;
 mod speech;
 mod telephony;
 mod wfm;
@@ -131,7 +133,7 @@ pub(crate) fn assemble(schema: &DataTypeSchema, rows: usize, named: Vec<(&str, A
 /// Arrow schemas built so far ([`DataTypeSchema::arrow_schema`] allocates every field anew, which
 /// costs more than a small hour's columns). Keyed by the whole schema, so a drifted version gets
 /// its own entry.
-fn arrow_schema(schema: &DataTypeSchema) -> SchemaRef {
+pub(crate) fn arrow_schema(schema: &DataTypeSchema) -> SchemaRef {
     const KEPT: usize = 64;
     static BUILT: Mutex<Vec<(DataTypeSchema, SchemaRef)>> = Mutex::new(Vec::new());
     if let Ok(built) = BUILT.lock() {
