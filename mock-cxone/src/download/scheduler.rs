@@ -256,6 +256,7 @@ fn finish(
     objects.extend(job.manifests.iter().cloned());
     app.store.tx(|c| {
         firings.record(c, at, &job)?;
+        effects::forget_started(c, &job.id)?;
         match &result {
             Ok(()) => {
                 job.status = COMPLETED.into();

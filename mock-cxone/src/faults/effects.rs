@@ -11,9 +11,9 @@
 //!   and, when the job goes on to write, the file faults. They fire when the job ends, with the
 //!   objects they wrote or touched.
 //!
-//! What happened at the start is read back from the ledger at the finish ([`Started`]): the
-//! `fault` events of the job are the durable record of those decisions, so a restart between
-//! start and finish changes nothing. `download::export` applies the effects; docs/faults.md
+//! What happened at the start is kept with the job's state until its end ([`Started`], stored
+//! in the same transaction as the firing), so a restart between start and finish changes
+//! nothing. `download::export` applies the effects; docs/faults.md
 //! describes them.
 
 use std::collections::BTreeMap;
@@ -21,15 +21,16 @@ use std::collections::BTreeMap;
 use arrow_array::RecordBatch;
 use chrono::Duration;
 use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::params::Params;
-use super::rules::{Rule, RuleSpec};
+use super::rules::Rule;
 use super::{matching, record_firing, Target};
 use crate::download::jobs::Job;
 use crate::download::writer::{Format, CREATED_BY};
 use crate::store::time::Instant;
-use crate::store::StoreResult;
+use crate::store::{meta_get, meta_set, StoreResult};
 
 /// `job_failed` (F5).
 pub const JOB_FAILED: &str = "job_failed";
@@ -147,11 +148,12 @@ pub fn fire_timed_out(c: &Connection, at: Instant, rule: &Rule, job: &Job) -> St
     let error = message(rule, || DEFAULT_TIMED_OUT.to_string());
     let detail = json!({
         "effect": format!("the job runs into the {TIME_LIMIT_MINUTES}-minute limit and ends TIMED_OUT"),
-        "error_details": error,
+        "error_details": &error,
         "end_time": crate::store::time::rfc3339(job.end_time),
     });
     let t = target(job, rule.spec.data_type.as_deref());
-    record_firing(c, at, rule, &t, Some(&job.id), Vec::new(), detail, true)
+    record_firing(c, at, rule, &t, Some(&job.id), Vec::new(), detail, true)?;
+    remember_started(c, &job.id, |s| s.timed_out = Some(error))
 }
 
 /// The first `rows / 2` rows of `batches` (a partial partition: the hours exported so far).
@@ -174,7 +176,7 @@ pub fn first_half(batches: impl IntoIterator<Item = RecordBatch>) -> (Vec<Record
 // ---- What the start did (read back at the finish) ---------------------------------------------
 
 /// A data file a `partial_partition` firing wrote at the start.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialPart {
     /// Key in the bucket (the job's final file replaces it).
     pub key: String,
@@ -186,8 +188,8 @@ pub struct PartialPart {
     pub rows: u64,
 }
 
-/// What a job's start faults did, from its `fault` events.
-#[derive(Debug, Clone, Default)]
+/// What a job's start faults did, kept until its end.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Started {
     /// `job_timed_out`: the `error_details`.
     pub timed_out: Option<String>,
@@ -197,46 +199,31 @@ pub struct Started {
     pub placeholders: Vec<String>,
 }
 
-/// Reads back the start faults of `job_id` from the ledger.
+/// Where a running job's start decisions are kept: a `meta` entry (indexed by key, stored with
+/// the job's own updates, wiped by a reset), written in the transaction that records the
+/// firing and removed in the one that ends the job ([`forget_started`]).
+fn started_key(job_id: &str) -> String {
+    format!("fault.started.{job_id}")
+}
+
+/// What the start faults of `job_id` did (nothing when none fired).
 pub fn started(c: &Connection, job_id: &str) -> StoreResult<Started> {
-    let mut st =
-        c.prepare_cached("SELECT objects, detail FROM events WHERE kind = 'fault' AND job_id = ?1 ORDER BY seq")?;
-    let rows = st.query_map([job_id], |r| {
-        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = Started::default();
-    for row in rows {
-        let (objects, detail) = row?;
-        let detail: Value = serde_json::from_str(&detail)?;
-        let objects: Vec<String> = match objects {
-            Some(s) => serde_json::from_str(&s)?,
-            None => Vec::new(),
-        };
-        match detail["kind"].as_str() {
-            Some(JOB_TIMED_OUT) => {
-                out.timed_out = Some(
-                    detail["error_details"]
-                        .as_str()
-                        .unwrap_or(DEFAULT_TIMED_OUT)
-                        .to_string(),
-                );
-            }
-            Some(PLACEHOLDER_MANIFEST) => out.placeholders.extend(objects),
-            Some(PARTIAL_PARTITION) => {
-                for f in detail["files"].as_array().into_iter().flatten() {
-                    let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
-                    out.partial.entry(s("data_type")).or_insert(PartialPart {
-                        key: s("key"),
-                        uri: s("uri"),
-                        sha256: s("sha256"),
-                        rows: f["rows"].as_u64().unwrap_or(0),
-                    });
-                }
-            }
-            _ => {}
-        }
+    match meta_get(c, &started_key(job_id))? {
+        Some(text) => Ok(serde_json::from_str(&text)?),
+        None => Ok(Started::default()),
     }
-    Ok(out)
+}
+
+fn remember_started(c: &Connection, job_id: &str, f: impl FnOnce(&mut Started)) -> StoreResult<()> {
+    let mut s = started(c, job_id)?;
+    f(&mut s);
+    meta_set(c, &started_key(job_id), &serde_json::to_string(&s)?)
+}
+
+/// Drops the start decisions of a job that has ended.
+pub fn forget_started(c: &Connection, job_id: &str) -> StoreResult<()> {
+    c.execute("DELETE FROM meta WHERE key = ?1", [started_key(job_id)])?;
+    Ok(())
 }
 
 // ---- JobFinish --------------------------------------------------------------------------------
@@ -459,7 +446,7 @@ impl Firings {
     }
 
     /// Records every firing on `job` (a `fault` event each; each uses one of the rule's
-    /// `next_jobs`).
+    /// `next_jobs`), and keeps what start faults wrote for the job's end.
     pub fn record(&self, c: &Connection, at: Instant, job: &Job) -> StoreResult<()> {
         for f in &self.0 {
             let t = target(job, f.rule.spec.data_type.as_deref());
@@ -473,25 +460,23 @@ impl Firings {
                 f.detail.clone(),
                 true,
             )?;
+            match f.rule.spec.kind.as_str() {
+                PLACEHOLDER_MANIFEST => remember_started(c, &job.id, |s| s.placeholders.extend(f.objects.clone()))?,
+                PARTIAL_PARTITION => remember_started(c, &job.id, |s| {
+                    for file in f.detail["files"].as_array().into_iter().flatten() {
+                        let text = |k: &str| file[k].as_str().unwrap_or_default().to_string();
+                        s.partial.entry(text("data_type")).or_insert(PartialPart {
+                            key: text("key"),
+                            uri: text("uri"),
+                            sha256: text("sha256"),
+                            rows: file["rows"].as_u64().unwrap_or(0),
+                        });
+                    }
+                })?,
+                _ => {}
+            }
         }
         Ok(())
-    }
-}
-
-/// A stand-in for a rule deleted since it was decided, so its firing can still be recorded.
-pub fn detached(id: &str, kind: &str) -> Rule {
-    Rule {
-        id: id.to_string(),
-        spec: RuleSpec {
-            kind: kind.to_string(),
-            ..RuleSpec::default()
-        },
-        from: None,
-        until: None,
-        params: Params::None,
-        remaining: None,
-        fired: 0,
-        created_at: Instant::default(),
     }
 }
 
@@ -500,6 +485,24 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::faults::rules::RuleSpec;
+
+    /// A bare rule of `kind`.
+    fn detached(id: &str, kind: &str) -> Rule {
+        Rule {
+            id: id.to_string(),
+            spec: RuleSpec {
+                kind: kind.to_string(),
+                ..RuleSpec::default()
+            },
+            from: None,
+            until: None,
+            params: Params::None,
+            remaining: None,
+            fired: 0,
+            created_at: Instant::default(),
+        }
+    }
 
     fn rule(params: Params) -> Rule {
         let mut r = detached("fault-x", RECORD_COUNT_MISMATCH);
