@@ -76,9 +76,23 @@ pub fn target<'a>(job: &'a Job, data_type: Option<&'a str>) -> Target<'a> {
     }
 }
 
+/// Whether any rule of `kind` exists: one small query, so that a job meets the full matching
+/// (every rule read and validated, per data type) only when a rule of the kind is there.
+fn kind_present(c: &Connection, kind: &str) -> StoreResult<bool> {
+    let n: i64 = c.query_row(
+        "SELECT COUNT(*) FROM fault_rules WHERE json_extract(spec, '$.kind') = ?1",
+        [kind],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
 /// The first rule of `kind` for the whole job: a rule naming a data type applies only when the
 /// job exports it.
 fn job_rule(c: &Connection, seed: u64, kind: &str, job: &Job, data_types: &[String]) -> StoreResult<Option<Rule>> {
+    if !kind_present(c, kind)? {
+        return Ok(None);
+    }
     Ok(matching(c, seed, kind, &target(job, None))?
         .into_iter()
         .find(|r| r.spec.data_type.as_ref().is_none_or(|dt| data_types.contains(dt))))
@@ -93,6 +107,9 @@ fn file_rules(
     data_types: &[String],
 ) -> StoreResult<BTreeMap<String, Rule>> {
     let mut out = BTreeMap::new();
+    if !kind_present(c, kind)? {
+        return Ok(out);
+    }
     for dt in data_types {
         if let Some(r) = matching(c, seed, kind, &target(job, Some(dt)))?.into_iter().next() {
             out.insert(dt.clone(), r);
