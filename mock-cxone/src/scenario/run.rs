@@ -27,7 +27,6 @@ use super::summary::Summary;
 use super::{timeline, DEFAULT_START};
 use crate::app::{App, Urls};
 use crate::clock::ClockSpec;
-use crate::events;
 use crate::sea::lake_fs::Layout;
 use crate::sea::lake_platform;
 use crate::store::time::{from_us, parse_rfc3339, rfc3339, to_us, Instant};
@@ -299,23 +298,52 @@ fn redact(v: &mut Value, names: &mut HashMap<String, String>) {
     }
 }
 
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// Writes the ledger as `GET /_mock/events` shows it, one event per line. Stored JSON (objects,
+/// detail) is copied as stored; only details that name an access key id are re-encoded.
 fn write_events(app: &App, path: &Path) -> Result<usize, RunError> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut names = HashMap::new();
-    let mut since = 0;
-    let mut count = 0;
-    loop {
-        let page = app.store.with(|c| events::list(c, since, None, 10_000))?;
-        let Some(last) = page.last() else { break };
-        since = last.seq;
-        for e in page {
-            let mut v = serde_json::to_value(&e).map_err(std::io::Error::other)?;
-            redact(&mut v, &mut names);
-            serde_json::to_writer(&mut f, &v).map_err(std::io::Error::other)?;
-            f.write_all(b"\n")?;
-            count += 1;
+    let count = app.store.with(|c| {
+        let mut st = c.prepare(
+            "SELECT seq, at, kind, tenant_id, download_id, job_id, fault_id, objects, detail FROM events ORDER BY seq",
+        )?;
+        let mut rows = st.query([])?;
+        let mut n = 0;
+        let mut line = String::new();
+        while let Some(r) = rows.next()? {
+            line.clear();
+            line.push_str(&format!(
+                "{{\"seq\":{},\"at\":{},\"kind\":{}",
+                r.get::<_, i64>(0)?,
+                json_str(&rfc3339(from_us(r.get(1)?))),
+                json_str(&r.get::<_, String>(2)?)
+            ));
+            for (i, key) in [(3, "tenant_id"), (4, "download_id"), (5, "job_id"), (6, "fault_id")] {
+                if let Some(v) = r.get::<_, Option<String>>(i)? {
+                    line.push_str(&format!(",\"{key}\":{}", json_str(&v)));
+                }
+            }
+            if let Some(objects) = r.get::<_, Option<String>>(7)? {
+                line.push_str(&format!(",\"objects\":{objects}"));
+            }
+            let detail: String = r.get(8)?;
+            let detail = if detail.contains("access_key_id") {
+                let mut v: Value = serde_json::from_str(&detail)?;
+                redact(&mut v, &mut names);
+                v.to_string()
+            } else {
+                detail
+            };
+            line.push_str(&format!(",\"detail\":{detail}}}\n"));
+            f.write_all(line.as_bytes())?;
+            n += 1;
         }
-    }
+        Ok(n)
+    })?;
     f.flush()?;
     Ok(count)
 }
@@ -331,17 +359,21 @@ fn write_sea(app: &App, path: &Path) -> Result<usize, RunError> {
         let mut rows = st.query([now])?;
         let mut n = 0;
         while let Some(r) = rows.next()? {
-            let v = json!({
-                "tenant_id": r.get::<_, String>(0)?,
-                "key": r.get::<_, String>(1)?,
-                "size": r.get::<_, i64>(2)?,
-                "sha256": r.get::<_, String>(3)?,
-                "action": r.get::<_, Option<String>>(4)?,
-                "placed_at": r.get::<_, Option<i64>>(5)?.map(|t| rfc3339(from_us(t))),
-                "expires_at": r.get::<_, Option<i64>>(6)?.map(|t| rfc3339(from_us(t))),
-            });
-            serde_json::to_writer(&mut f, &v)?;
-            f.write_all(b"\n")?;
+            let t = |i: usize| -> rusqlite::Result<String> {
+                Ok(r.get::<_, Option<i64>>(i)?
+                    .map_or_else(|| "null".into(), |t| json_str(&rfc3339(from_us(t)))))
+            };
+            let line = format!(
+                "{{\"key\":{},\"tenant_id\":{},\"size\":{},\"sha256\":{},\"action\":{},\"placed_at\":{},\"expires_at\":{}}}\n",
+                json_str(&r.get::<_, String>(1)?),
+                json_str(&r.get::<_, String>(0)?),
+                r.get::<_, i64>(2)?,
+                json_str(&r.get::<_, String>(3)?),
+                r.get::<_, Option<String>>(4)?.map_or_else(|| "null".into(), |a| json_str(&a)),
+                t(5)?,
+                t(6)?
+            );
+            f.write_all(line.as_bytes())?;
             n += 1;
         }
         Ok(n)
