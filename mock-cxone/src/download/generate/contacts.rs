@@ -186,17 +186,15 @@ fn phone(rng: &mut ChaCha8Rng) -> String {
     format!("+1{}{:07}", rng.random_range(201..990), rng.random_range(0..10_000_000))
 }
 
-fn one_contact(
-    rng: &mut ChaCha8Rng,
-    hour_start: Instant,
-    i: usize,
-    start: Instant,
-    earlier: &[Contact],
-) -> Contact {
+fn one_contact(rng: &mut ChaCha8Rng, hour_start: Instant, i: usize, start: Instant, earlier: &[Contact]) -> Contact {
     let contact_id = contact_id(hour_start, i);
     let media_type = pick_weighted(rng, &MEDIA_TYPES);
     let voice = media_type == "Voice";
-    let direction = if voice && rng.random_bool(0.15) { "Outbound" } else { "Inbound" };
+    let direction = if voice && rng.random_bool(0.15) {
+        "Outbound"
+    } else {
+        "Inbound"
+    };
     // About one contact in twelve is a transfer leg of an earlier contact of the same hour.
     let master_contact_id = match earlier.last() {
         Some(prev) if rng.random_bool(0.08) && prev.media_type == media_type => prev.master_contact_id,
@@ -211,7 +209,11 @@ fn one_contact(
     } else {
         let agent = agent_id(rng.random_range(0..AGENTS));
         let talk = rng.random_range(60..1200);
-        let hold = if rng.random_bool(0.3) { rng.random_range(10..180) } else { 0 };
+        let hold = if rng.random_bool(0.3) {
+            rng.random_range(10..180)
+        } else {
+            0
+        };
         (Some(agent), talk, hold, rng.random_range(10..120))
     };
     let total = pre_queue_seconds + in_queue_seconds + agent_seconds + hold_seconds + acw_seconds;
