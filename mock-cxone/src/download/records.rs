@@ -30,6 +30,20 @@ use crate::app::App;
 use crate::faults::data::{self, Added, Ctx, DataRules, Prepared};
 use crate::store::time::{from_us, rfc3339, to_us, Instant};
 
+/// `effect` sentences of the data faults' `fault` events (`action` names them for programs).
+mod effect {
+    pub(super) const DRIFTED: &str = "the file carries the added columns, populated, at the new schema version";
+    pub(super) const WITHHELD: &str =
+        "records of the interval's last minutes are left out of this file: the next interval's file carries them";
+    pub(super) const CARRIED_IN: &str = "records of the previous interval's last minutes are in this file, after some \
+                                         of this interval's later records: the file is ordered by export completion, \
+                                         not event time";
+    pub(super) const SELECTED: &str =
+        "these records of the interval get a late version, exported with the interval of its last_update_time";
+    pub(super) const CARRIED: &str = "late versions of earlier intervals' records (same key, later last_update_time, \
+                                      changed fields) are in this file";
+}
+
 /// The schema `data_type` is written with for `job`'s interval.
 pub fn schema(app: &App, job: &Job, category: Category, data_type: &str) -> Option<DataTypeSchema> {
     let base = category.data_type(data_type)?;
@@ -49,7 +63,8 @@ pub fn schema(app: &App, job: &Job, category: Category, data_type: &str) -> Opti
             .map(|a| a.name.as_str())
             .collect();
         let detail = json!({
-            "effect": "schema_drift",
+            "action": "schema_drift",
+            "effect": effect::DRIFTED,
             "interval_start": rfc3339(job.interval_start),
             "schema_version": drifted.version,
             "added_columns": mine,
@@ -277,8 +292,13 @@ fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
                     withheld.insert(layout.key(r));
                 }
             }
-            let detail = json!({"effect": "withheld", "interval_start": rfc3339(start),
-                                "carried_to_interval": rfc3339(next), "records": n});
+            let detail = json!({
+                "action": "withheld",
+                "effect": effect::WITHHELD,
+                "interval_start": rfc3339(start),
+                "carried_to_interval": rfc3339(next),
+                "records": n,
+            });
             data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, false);
         }
     }
@@ -301,8 +321,13 @@ fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
                     }
                 }
             }
-            let detail = json!({"effect": "carried_in", "interval_start": rfc3339(start),
-                                "from_interval": rfc3339(prev), "records": n});
+            let detail = json!({
+                "action": "carried_in",
+                "effect": effect::CARRIED_IN,
+                "interval_start": rfc3339(start),
+                "from_interval": rfc3339(prev),
+                "records": n,
+            });
             data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, true);
         }
     }
@@ -319,8 +344,13 @@ fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
                 }
             }
         }
-        let detail = json!({"effect": "selected", "interval_start": rfc3339(start), "records": n,
-                            "carried_by_intervals": carriers});
+        let detail = json!({
+            "action": "selected",
+            "effect": effect::SELECTED,
+            "interval_start": rfc3339(start),
+            "records": n,
+            "carried_by_intervals": carriers,
+        });
         data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, true);
     }
 
@@ -362,8 +392,13 @@ fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
             }
         }
         if n > 0 {
-            let detail = json!({"effect": "carried", "interval_start": rfc3339(start), "records": n,
-                                "original_intervals": origins});
+            let detail = json!({
+                "action": "carried",
+                "effect": effect::CARRIED,
+                "interval_start": rfc3339(start),
+                "records": n,
+                "original_intervals": origins,
+            });
             data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, false);
         }
     }
