@@ -264,10 +264,15 @@ async fn f10_maintenance_window_answers_503_and_holds_exports_until_it_ends() {
     assert_eq!(comparable(&events2), comparable(&events));
 }
 
-#[tokio::test]
-async fn f10_tenant_window_closes_only_that_tenants_api_and_an_open_window_lasts_until_deleted() {
+/// A window for acme only, without `until`, over two days of acme's and demo's hourly exports;
+/// deleted at 2026-01-03T00:00. Returns its events (before deletion) and both tenants' jobs.
+async fn f10_tenant_run() -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     let m = start().await;
     let acme = m.tenant(json!({"name": "acme"})).await;
+    let acme_tok = m.token(&acme).await;
+    let acme_dl = id(&m.create_download(&acme_tok, download("telephony", "acme-f10")).await);
+    let demo_tok = m.token(&m.demo()).await;
+    let demo_dl = id(&m.create_download(&demo_tok, download("telephony", "demo-f10")).await);
     let rule = fault(
         &m,
         json!({"kind": "maintenance_window", "tenant_id": acme.tenant_id, "params": {"retry_after_seconds": 120}}),
@@ -295,12 +300,13 @@ async fn f10_tenant_window_closes_only_that_tenants_api_and_an_open_window_lasts
     // Without a token the tenant is unknown: the request gets its usual 401.
     let r = m.http.get(m.url("/api/v2/data-downloads")).send().await.expect("get");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    m.advance("30d").await;
+    m.advance("2d").await;
     assert_eq!(
         get(acme.clone()).await.0,
         StatusCode::SERVICE_UNAVAILABLE,
         "no until: still closed"
     );
+    let events = fault_events(&m, &rule).await;
     let r = m
         .http
         .delete(m.url(&format!("/_mock/faults/{rule}")))
@@ -309,6 +315,52 @@ async fn f10_tenant_window_closes_only_that_tenants_api_and_an_open_window_lasts
         .expect("delete");
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(get(acme.clone()).await.0, StatusCode::OK);
+    m.advance("1h").await;
+    let acme_jobs = m.jobs(&m.token(&acme).await, &acme_dl, "").await;
+    let demo_jobs = m.jobs(&m.token(&m.demo()).await, &demo_dl, "").await;
+    (events, acme_jobs, demo_jobs)
+}
+
+#[tokio::test]
+async fn f10_tenant_window_closes_only_that_tenants_api_and_an_open_window_lasts_until_deleted() {
+    let (events, acme_jobs, demo_jobs) = f10_tenant_run().await;
+    // acme's exports due in the two days waited for the deletion, then started at the first
+    // check after it (every Retry-After = 120 s); demo's ran on schedule.
+    let deleted = t("2026-01-03T00:00:00Z");
+    let held: Vec<&Value> = acme_jobs.iter().filter(|j| ts(&j["interval_end"]) < deleted).collect();
+    assert_eq!(held.len(), 47, "intervals 00:00 to 22:00 of the second day were due");
+    for j in &held {
+        assert_eq!(j["status"], "COMPLETED", "{j}");
+        assert_eq!(ts(&j["start_time"]), deleted + Duration::minutes(2), "{j}");
+    }
+    for j in demo_jobs.iter().filter(|j| j["status"] == "COMPLETED") {
+        let w = ts(&j["start_time"]) - ts(&j["interval_end"]);
+        assert!(w >= Duration::minutes(20) && w <= Duration::minutes(25), "{w} {j}");
+    }
+    assert!(demo_jobs.len() >= 47);
+    // One event for acme's first 503 (none for demo or the request without a token), one per
+    // held job.
+    let served: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail"]["effect"] == "service_unavailable")
+        .collect();
+    assert_eq!(served.len(), 1, "{events:#?}");
+    assert_eq!(served[0]["tenant_id"], "t-acme");
+    assert_eq!(served[0]["at"], T0);
+    assert_eq!(served[0]["detail"]["retry_after_seconds"], 120);
+    assert_eq!(served[0]["detail"]["window"], json!({"from": null, "until": null}));
+    let delayed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail"]["effect"] == "job_start_delayed")
+        .collect();
+    assert_eq!(delayed.len(), 47);
+    assert!(delayed
+        .iter()
+        .all(|e| e["detail"]["starts_at"].is_null() && e["tenant_id"] == "t-acme"));
+    // (d) the same seed and steps fire identically.
+    let (events2, acme_jobs2, _) = f10_tenant_run().await;
+    assert_eq!(comparable(&events2), comparable(&events));
+    assert_eq!(acme_jobs2, acme_jobs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,8 +593,7 @@ async fn f9_a_rotation_planned_for_later_survives_a_restart_and_happens_once() {
     assert_eq!(events[0]["detail"]["new_kms_key_id"], rotated.as_str());
 }
 
-#[tokio::test]
-async fn f9_a_rotation_whose_instant_has_passed_rotates_at_once() {
+async fn f9_past_run() -> (String, Vec<Value>) {
     let m = start().await;
     let original = demo_key(&m).await;
     let rule = fault(
@@ -550,8 +601,19 @@ async fn f9_a_rotation_whose_instant_has_passed_rotates_at_once() {
         json!({"kind": "kms_key_rotation", "tenant_id": "t-demo", "params": {"at": "2025-12-31T00:00:00Z"}}),
     )
     .await;
-    assert_ne!(demo_key(&m).await, original);
-    let events = fault_events(&m, &rule).await;
+    let rotated = demo_key(&m).await;
+    assert_ne!(rotated, original);
+    (rotated, fault_events(&m, &rule).await)
+}
+
+#[tokio::test]
+async fn f9_a_rotation_whose_instant_has_passed_rotates_at_once() {
+    let (key, events) = f9_past_run().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["at"], T0);
+    assert_eq!(events[0]["detail"]["new_kms_key_id"], key.as_str());
+    // (d) the same seed and steps fire identically.
+    let (key2, events2) = f9_past_run().await;
+    assert_eq!(key2, key);
+    assert_eq!(comparable(&events2), comparable(&events));
 }

@@ -5,8 +5,11 @@
 //!
 //! - The window is `[from, until)` on the mock clock. Without `from` it is open from the start;
 //!   without `until` it lasts until the rule is deleted (then `Retry-After` is
-//!   `params.retry_after_seconds`, default [`OPEN_RETRY_SECONDS`], and a delayed export tries
-//!   again that much later).
+//!   `params.retry_after_seconds`, default [`OPEN_RETRY_SECONDS`]).
+//! - Exports held by a window with `until` start at `until`. Those held by a window without one
+//!   wait until a watcher (`Task::Fault` of the rule, every `Retry-After` seconds on instants
+//!   aligned to that period, so one chain per rule however many jobs it holds) finds the rule
+//!   deleted, then start at that check: the cost is one check per period, not one per job.
 //! - `Retry-After`: `params.retry_after_seconds` when given, else the seconds left until `until`
 //!   (rounded up, at least 1).
 //! - Requests: a rule with `tenant_id` applies to requests whose bearer token belongs to that
@@ -27,9 +30,11 @@ use serde_json::{json, Value};
 use super::params::Params;
 use super::rules::{self, Rule};
 use super::Target;
-use crate::download::jobs::Job;
+use crate::app::App;
+use crate::download::jobs::{self, Job, PENDING};
+use crate::engine::Task;
 use crate::events::{self, NewEvent};
-use crate::store::time::{rfc3339, Instant};
+use crate::store::time::{from_us, rfc3339, to_us, Instant};
 use crate::store::{meta_get, meta_set, StoreResult};
 
 /// `Retry-After` (and the retry interval of delayed exports) of a window without `until`.
@@ -144,17 +149,62 @@ pub fn job_windows(c: &Connection, seed: u64, job: &Job, at: Instant) -> StoreRe
         .collect())
 }
 
-/// When a job held back at `at` by `windows` tries again: the latest window end, or
-/// [`retry_after`] later for a window without one.
-pub fn job_resumes_at(windows: &[Rule], at: Instant) -> Option<Instant> {
-    windows
-        .iter()
-        .map(|r| match r.until {
-            Some(u) => u,
-            None => at + chrono::Duration::seconds(retry_after(r, at) as i64),
-        })
-        .max()
-        .filter(|later| *later > at)
+/// When a job held back at `at` by `windows` tries again: the latest window end, or `None` when
+/// a window without `until` holds it (it waits for [`watch`] to release it).
+pub fn job_resumes_at(windows: &[Rule], at: Instant) -> Option<Option<Instant>> {
+    if windows.is_empty() {
+        return None;
+    }
+    if windows.iter().any(|r| r.until.is_none()) {
+        return Some(None);
+    }
+    Some(windows.iter().filter_map(|r| r.until).max().filter(|later| *later > at))
+}
+
+/// Where a job held by a window without `until` is parked on the engine: far beyond any
+/// advance; [`watch`] schedules it again when the window goes.
+pub fn parked(at: Instant) -> Instant {
+    at + chrono::Duration::days(365 * 100)
+}
+
+/// The watcher's next instant after `at`: the next multiple of the rule's `Retry-After` since
+/// the epoch, so every job the rule holds shares one chain of checks.
+pub fn next_check(rule: &Rule, at: Instant) -> Instant {
+    let period = i64::try_from(retry_after(rule, at))
+        .unwrap_or(i64::MAX / 2_000_000)
+        .max(1)
+        * 1_000_000;
+    let us = to_us(at);
+    from_us((us.div_euclid(period) + 1) * period)
+}
+
+/// `Task::Fault` of a `maintenance_window` rule without `until` (see the module docs): while it
+/// stays, check again later; once it is deleted (or over), start every due PENDING job now —
+/// a job another window still holds is held again by its `JobStart`.
+pub fn watch(app: &App, at: Instant, fault_id: &str) -> StoreResult<()> {
+    let rule = app.store.with(|c| rules::get(c, fault_id))?;
+    match rule {
+        Some(r) if r.spec.kind != KIND || r.until.is_some() => Ok(()),
+        Some(r) if r.covers(at) => {
+            app.engine.schedule(next_check(&r, at), Task::Fault { fault_id: r.id });
+            Ok(())
+        }
+        // Deleted (or over): release what it held. A task of a deleted rule of another kind
+        // lands here too; starting due jobs is then what would happen anyway.
+        _ => {
+            let due: Vec<String> = app
+                .store
+                .with(jobs::unfinished)?
+                .into_iter()
+                .filter(|j| j.status == PENDING && j.start_time <= at)
+                .map(|j| j.id)
+                .collect();
+            for job_id in due {
+                app.engine.schedule(at, Task::JobStart { job_id });
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -201,12 +251,16 @@ mod tests {
             OPEN_RETRY_SECONDS
         );
         assert_eq!(
-            job_resumes_at(&[w], t("2026-01-01T01:30:00Z")),
-            Some(t("2026-01-01T02:00:00Z"))
+            job_resumes_at(std::slice::from_ref(&w), t("2026-01-01T01:30:00Z")),
+            Some(Some(t("2026-01-01T02:00:00Z")))
         );
         assert_eq!(
-            job_resumes_at(&[window(None, None)], t("2026-01-01T01:30:00Z")),
-            Some(t("2026-01-01T01:35:00Z"))
+            job_resumes_at(&[w, window(None, None)], t("2026-01-01T01:30:00Z")),
+            Some(None)
         );
+        assert_eq!(job_resumes_at(&[], t("2026-01-01T01:30:00Z")), None);
+        let open = window(None, None);
+        assert_eq!(next_check(&open, t("2026-01-01T01:31:10Z")), t("2026-01-01T01:35:00Z"));
+        assert_eq!(next_check(&open, t("2026-01-01T01:35:00Z")), t("2026-01-01T01:40:00Z"));
     }
 }

@@ -7,7 +7,7 @@
 //!   lagged. The documented speech lag (F7, `download::schedule`) is separate and always on; the
 //!   ground truth knows only the documented schedule.
 //! - `maintenance_window`: see [`super::maintenance`]; a job due inside a window starts when it
-//!   ends.
+//!   ends (a window without `until`: when the rule is deleted).
 //!
 //! Both seams are called by the scheduler inside its own store transaction, with the store's
 //! (non-reentrant) lock held, so they must not use `app.store`. They read the rules through a
@@ -108,7 +108,23 @@ pub fn start_delay(app: &App, job: &Job, at: Instant) -> Option<Instant> {
             return None;
         }
     };
-    let later = maintenance::job_resumes_at(&windows, at)?;
+    let resumes = maintenance::job_resumes_at(&windows, at)?;
+    let later = match resumes {
+        Some(until) => until,
+        None => {
+            // Held until the rule goes: parked, and one watcher chain per open rule.
+            for rule in windows.iter().filter(|r| r.until.is_none()) {
+                let check = maintenance::next_check(rule, at);
+                app.engine.schedule(
+                    check,
+                    Task::Fault {
+                        fault_id: rule.id.clone(),
+                    },
+                );
+            }
+            maintenance::parked(at)
+        }
+    };
     let fired = windows
         .iter()
         .map(|rule| Pending {
@@ -125,7 +141,7 @@ pub fn start_delay(app: &App, job: &Job, at: Instant) -> Option<Instant> {
                 "window": maintenance::window_json(rule),
                 "interval_start": rfc3339(job.interval_start),
                 "due_at": rfc3339(at),
-                "starts_at": rfc3339(later),
+                "starts_at": resumes.map(rfc3339),
             }),
             uses_a_job: true,
         })
@@ -138,7 +154,8 @@ pub fn start_delay(app: &App, job: &Job, at: Instant) -> Option<Instant> {
 /// its own instant (a key rotation).
 pub fn on_fault_task(app: &App, at: Instant, fault_id: &str) -> StoreResult<()> {
     flush(app)?;
-    super::kms::run_due(app, at, fault_id)
+    super::kms::run_due(app, at, fault_id)?;
+    maintenance::watch(app, at, fault_id)
 }
 
 // ---------------------------------------------------------------------------------------------
