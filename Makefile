@@ -19,7 +19,7 @@ build:
 
 test: test-rust test-python
 
-test-rust:
+test-rust: build  # the binary first: scenario and CLI tests run it
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 test-python: build venv
