@@ -1,5 +1,6 @@
-"""Scenario files through real clients (docs/scenario-format.md): `POST /_mock/scenarios` with
-requests, what the scenario made read back with boto3, and `mock-cxone serve --scenario`.
+"""Scenario files through real clients and the binary (docs/scenario-format.md):
+`POST /_mock/scenarios` with requests, what a scenario made read back with boto3,
+`mock-cxone serve --scenario`, and the `scenario check` / `scenario run` commands.
 
 The servers of these tests start with `--clock frozen:T0` (2026-01-01); the scenarios start on
 2026-01-05, so loading advances the clock to their start first.
@@ -7,12 +8,15 @@ The servers of these tests start with `--clock frozen:T0` (2026-01-01); the scen
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import REPO_ROOT, Mock, MockProcess
+from conftest import REPO_ROOT, Mock, MockProcess, mock_binary
 
 SCENARIOS = REPO_ROOT / "scenarios"
 START = "2026-01-05T00:00:00Z"
@@ -119,3 +123,66 @@ def test_scenarios_serve_with_scenario_loads_it_before_health(served: Mock):
     served.advance(by="2h")
     jobs = served.events(kind="job.completed")
     assert len(jobs) == 2, "00:00 of telephony and of IVR"
+
+
+# ------------------------------------------------------------------------------------------------
+# The CLI: scenario check, scenario run, serve with a bad scenario
+# ------------------------------------------------------------------------------------------------
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_CXONE_")}
+    return subprocess.run([str(mock_binary()), *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_scenarios_check_cli_ok_line_and_file_line_col(tmp_path: Path):
+    good = SCENARIOS / "f5-job-failed.toml"
+    cp = cli("scenario", "check", str(good))
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.startswith("ok: f5-job-failed — 0 tenants, 0 recordings, 0 lifecycle rules, 1 download"), cp.stdout
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\nname = "x"\nstart = "2026-01-05T00:00:00Z"\n[scenario.extra]\n')
+    typo = tmp_path / "typo.toml"
+    typo.write_text('[scenario]\nname = "x"\n\n[[faults]]\nkind = "duplicate_manifesto"\n')
+    cp = cli("scenario", "check", str(good), str(bad), str(typo))
+    assert cp.returncode == 1
+    assert cp.stdout.startswith("ok: f5-job-failed"), "the good file still passes"
+    errors = cp.stderr.splitlines()
+    assert errors[0].startswith(f"{bad}:4:"), errors
+    assert "unknown field `extra`" in errors[0]
+    assert errors[1].startswith(f'{typo}:5:8: unknown fault kind "duplicate_manifesto"'), errors
+
+    cp = cli("scenario", "check", *sorted(str(p) for p in SCENARIOS.glob("*.toml")))
+    assert cp.returncode == 0, cp.stderr
+    assert len(cp.stdout.splitlines()) == len(list(SCENARIOS.glob("*.toml")))
+
+
+def test_scenarios_run_cli_writes_the_data_lake_and_the_ledger(tmp_path: Path):
+    out = tmp_path / "out"
+    cp = cli("scenario", "run", str(SCENARIOS / "f3-duplicate-manifest.toml"), "--out", str(out))
+    assert cp.returncode == 0, cp.stderr
+    assert "day 1/1 → 2026-01-06T00:00:00Z: 23 jobs completed" in cp.stderr, cp.stderr
+    assert cp.stdout.startswith("ok: f3-duplicate-manifest — wrote ")
+    hour0 = out / "org-cxone-data-lake/exports/telephony/cdr/year=2026/month=01/day=05/hour=00"
+    assert (hour0 / "part-00000.parquet").is_file()
+    events = [json.loads(line) for line in (out / "_events.jsonl").read_text().splitlines()]
+    assert events[0]["kind"] == "tenant.created"
+    copies = {o for e in events if e["kind"] == "fault" for o in e["objects"]}
+    for uri in copies:
+        assert (out / uri.removeprefix("s3://")).is_file(), uri
+    summary = json.loads((out / "_scenario.json").read_text())
+    assert summary["now"] == "2026-01-06T00:00:00Z"
+    assert "client_secret" not in json.dumps(summary), "no secrets in the output"
+
+    again = cli("scenario", "run", str(SCENARIOS / "f3-duplicate-manifest.toml"), "--out", str(out))
+    assert again.returncode == 1 and "is not empty" in again.stderr
+
+
+def test_scenarios_serve_with_a_bad_scenario_exits_2_naming_line_and_column(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\nname = "x"\nrun_for = "soon"\n')
+    cp = cli("serve", "--api-addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0",
+             "--data-dir", str(tmp_path / "data"), "--scenario", str(bad), timeout=60)
+    assert cp.returncode == 2
+    assert f'{bad}:3:11: run_for: duration "soon"' in cp.stderr, cp.stderr

@@ -3,14 +3,12 @@
 //! with `line:col` and change nothing; `POST /_mock/scenarios` and `serve --scenario` load them;
 //! the same file and seed give byte-identical `scenario run` output.
 //!
-//! The library runs in-process through `mock_cxone::scenario` (fast); the CLI and `serve` go
-//! through the `mock-cxone` binary of this workspace, built first if needed.
+//! Everything runs in-process through `mock_cxone::scenario` (the functions the binary calls);
+//! the binary itself — `scenario check`/`run` output and exit codes, `serve --scenario` — is
+//! exercised by `python/test_scenarios.py`, which `make test` runs after `make build`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use clients_tests::{frozen, start_with, Mock};
@@ -593,231 +591,67 @@ async fn scenarios_post_after_reset_starts_clean() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The binary: scenario check, serve --scenario
+// serve --scenario and scenario check, in-process (the binary itself: python/test_scenarios.py)
 // ---------------------------------------------------------------------------------------------
 
-/// `target/debug/mock-cxone`, built (once per test process) so it matches the sources.
-fn binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), PathBuf::from);
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "mock-cxone", "--bin", "mock-cxone"])
-                .current_dir(repo())
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "cargo build -p mock-cxone failed");
-            let bin = target.join("debug").join("mock-cxone");
-            assert!(bin.is_file(), "{} after cargo build", bin.display());
-            bin
-        })
-        .clone()
-}
-
-#[test]
-fn scenarios_check_cli_prints_ok_or_file_line_col() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let good = repo().join("scenarios").join("f5-job-failed.toml");
-    let out = Command::new(binary())
-        .args(["scenario", "check"])
-        .arg(&good)
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("ok: f5-job-failed — "), "{stdout}");
-
-    let bad = tmp.path().join("bad.toml");
-    std::fs::write(
-        &bad,
-        "[scenario]\nname = \"x\"\n\n[[faults]]\nkind = \"duplicate_manifesto\"\n",
-    )
-    .expect("write");
-    let out = Command::new(binary())
-        .args(["scenario", "check"])
-        .arg(&good)
-        .arg(&bad)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.starts_with(&format!(
-            "{}:5:8: unknown fault kind \"duplicate_manifesto\"",
-            bad.display()
-        )),
-        "{stderr}"
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).starts_with("ok: f5-job-failed"),
-        "the good file still passes"
-    );
-}
-
-#[test]
-fn scenarios_run_cli_writes_the_output_dir_and_progress() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let out_dir = tmp.path().join("out");
-    let out = Command::new(binary())
-        .args(["scenario", "run"])
-        .arg(repo().join("scenarios").join("f3-duplicate-manifest.toml"))
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("day 1/1 → 2026-01-06T00:00:00Z: 23 jobs completed"),
-        "{stderr}"
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: f3-duplicate-manifest"));
-    let prefix = out_dir.join("org-cxone-data-lake/exports/telephony/cdr/year=2026/month=01/day=05/hour=00");
-    assert!(prefix.join("part-00000.parquet").is_file());
-    for f in ["_events.jsonl", "_sea.jsonl", "_scenario.json"] {
-        assert!(out_dir.join(f).is_file(), "{f}");
-    }
-}
-
-/// A `mock-cxone serve` child on free ports; killed on drop.
-struct Served {
-    child: Child,
-    api: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(args: &[&str], data_dir: &Path) -> Served {
-    let mut child = Command::new(binary())
-        .arg("serve")
-        .args(["--api-addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .args(args)
-        .env("MOCK_CXONE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut api = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        if let Some(url) = line.trim().strip_prefix("api: ") {
-            api = Some(url.to_string());
-            break;
-        }
-    }
-    Served {
-        child,
-        api: api.expect("the banner names the api address"),
-    }
-}
-
-async fn wait_healthy(http: &reqwest::Client, api: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = http.get(format!("{api}/_mock/health")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{api} never became healthy");
-}
-
 #[tokio::test]
-async fn scenarios_serve_with_scenario_loads_it_at_start_with_a_frozen_clock() {
+async fn scenarios_serve_with_scenario_takes_its_seed_and_clock_and_loads_once() {
+    use mock_cxone::clock::ClockSpec;
+    use mock_cxone::scenario::serve::{load_at_start, start_config, AtStart};
+
+    let sc = scenario::parse(POSTED).expect("parse");
+    let start = mock_cxone::store::time::parse_rfc3339(START).expect("instant");
+    assert_eq!(start_config(Some(&sc), 7, None), (42, ClockSpec::Frozen(Some(start))));
+    assert_eq!(start_config(Some(&sc), 7, Some(ClockSpec::Real)), (42, ClockSpec::Real));
+    assert_eq!(start_config(None, 7, None), (7, ClockSpec::Real));
+
     let tmp = tempfile::tempdir().expect("tempdir");
-    let file = tmp.path().join("posted.toml");
-    std::fs::write(&file, POSTED).expect("write");
-    let data = tmp.path().join("data");
-    let http = reqwest::Client::new();
-    let file_arg = file.to_str().expect("utf-8 path");
-    {
-        let s = serve(&["--scenario", file_arg, "--seed", "7"], &data);
-        wait_healthy(&http, &s.api).await;
-        let get = |p: &str| {
-            let http = http.clone();
-            let url = format!("{}{p}", s.api);
-            async move {
-                http.get(url)
-                    .send()
-                    .await
-                    .expect("get")
-                    .json::<Value>()
-                    .await
-                    .expect("json")
-            }
-        };
-        let health = get("/_mock/health").await;
-        assert_eq!(health["seed"], 42, "the scenario's seed wins over --seed");
-        let clock = get("/_mock/clock").await;
-        assert_eq!(clock["mode"], "frozen");
-        assert_eq!(
-            clock["now"], "2026-01-05T02:00:00Z",
-            "frozen at start, then the timeline played"
-        );
-        let tenants = get("/_mock/tenants").await;
-        let names: Vec<&str> = tenants["tenants"]
-            .as_array()
-            .expect("tenants")
-            .iter()
-            .filter_map(|t| t["name"].as_str())
-            .collect();
-        assert_eq!(names, ["demo", "acme"]);
-        let faults = get("/_mock/faults").await;
-        assert_eq!(faults["faults"][0]["kind"], "duplicate_manifest");
-        assert_eq!(
-            get("/_mock/events?kind=scenario.loaded").await["events"][0]["detail"]["name"],
-            "posted"
-        );
+    let (seed, clock) = start_config(Some(&sc), 7, None);
+    let builder = || {
+        MockCxone::builder()
+            .data_dir(tmp.path())
+            .seed(seed)
+            .clock(clock.clone())
+    };
+    let m = start_with(builder()).await;
+    match load_at_start(&m.handle.app_state(), sc.clone()).await.expect("load") {
+        AtStart::Loaded(summary) => assert_eq!(summary.tenants[0].name, "acme"),
+        other => panic!("expected a load, got {other:?}"),
     }
+    let health = m.http.get(m.url("/_mock/health")).send().await.expect("health");
+    assert_eq!(health.status(), 200, "ready again once loaded");
+    let clock = get_json(&m, "/_mock/clock").await;
+    assert_eq!(
+        (clock["mode"].as_str(), clock["now"].as_str()),
+        (Some("frozen"), Some("2026-01-05T02:00:00Z"))
+    );
+    let names: Vec<String> = get_json(&m, "/_mock/tenants").await["tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(names, ["demo", "acme"]);
+    m.handle.stop().await;
+
     // A restart on the same data dir keeps its state: the scenario is not loaded twice.
-    let s = serve(&["--scenario", file_arg], &data);
-    wait_healthy(&http, &s.api).await;
-    let v: Value = http
-        .get(format!("{}/_mock/events?kind=scenario.loaded", s.api))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(v["events"].as_array().map_or(0, Vec::len), 1);
+    let m = start_with(builder()).await;
+    match load_at_start(&m.handle.app_state(), sc).await.expect("load") {
+        AtStart::Kept { held } => assert_eq!(held.as_deref(), Some("posted")),
+        other => panic!("expected the stored state to win, got {other:?}"),
+    }
+    let loaded = get_json(&m, "/_mock/events?kind=scenario.loaded").await;
+    assert_eq!(loaded["events"].as_array().map_or(0, Vec::len), 1);
 }
 
 #[test]
-fn scenarios_serve_with_a_bad_scenario_exits_2_naming_line_and_column() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let file = tmp.path().join("bad.toml");
-    std::fs::write(&file, "[scenario]\nname = \"x\"\nrun_for = \"soon\"\n").expect("write");
-    let out = Command::new(binary())
-        .args([
-            "serve",
-            "--api-addr",
-            "127.0.0.1:0",
-            "--s3-addr",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(tmp.path().join("data"))
-        .arg("--scenario")
-        .arg(&file)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!("{}:3:11: run_for: duration \"soon\"", file.display())),
-        "{stderr}"
+fn scenarios_check_summary_line_names_what_the_file_does() {
+    let (_, sc) = parse_file(&repo().join("scenarios").join("f5-job-failed.toml"));
+    let plan = run::check(&sc, 42).expect("check");
+    assert_eq!(
+        scenario::summary::outline(&sc, &plan),
+        "f5-job-failed — 0 tenants, 0 recordings, 0 lifecycle rules, 1 download, 1 fault, 1 timeline entry; \
+         start 2026-01-05T00:00:00Z, runs 1d to 2026-01-06T00:00:00Z"
     );
 }
 

@@ -3,11 +3,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use mock_cxone::app::App;
+use mock_cxone::scenario::serve::{AtStart, AtStartError};
 use mock_cxone::scenario::{self, run::RunError, Scenario};
 use mock_cxone::{ClockSpec, Config};
 
@@ -221,15 +219,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         },
     };
     // A scenario's seed wins over --seed; without --clock its clock starts frozen at `start`.
-    let seed = scenario
-        .as_ref()
-        .and_then(|(_, sc)| sc.seed)
-        .map_or(args.seed, |(s, _)| s);
-    let clock = match (args.clock, scenario.as_ref().and_then(|(_, sc)| sc.start)) {
-        (Some(c), _) => c,
-        (None, Some(start)) => ClockSpec::Frozen(Some(start)),
-        (None, None) => ClockSpec::Real,
-    };
+    let (seed, clock) = scenario::serve::start_config(scenario.as_ref().map(|(_, sc)| sc), args.seed, args.clock);
     let loopback = args.api_addr.ip().is_loopback();
     let admin_token = args
         .admin_token
@@ -265,16 +255,26 @@ async fn run(config: Config, scenario: Option<(PathBuf, Scenario)>) -> ExitCode 
     };
     let mut loaded = None;
     if let Some((path, sc)) = scenario {
-        // Health answers 200 only once the scenario is in place.
-        running.app.s3_ready.store(false, Ordering::Release);
-        match load_at_start(&running.app, &path, sc).await {
-            Ok(summary) => loaded = summary,
-            Err(code) => {
+        match scenario::serve::load_at_start(&running.app, sc).await {
+            Ok(AtStart::Loaded(summary)) => loaded = Some(summary),
+            Ok(AtStart::Kept { held }) => eprintln!(
+                "mock-cxone: --scenario {}: the data dir has state already{}; it wins (POST /_mock/reset, then \
+                 POST /_mock/scenarios, loads the scenario afresh)",
+                path.display(),
+                held.map_or(String::new(), |n| format!(" (scenario {n:?} was loaded into it)"))
+            ),
+            Err(e) => {
+                match &e {
+                    AtStartError::Apply(a) => match a.located() {
+                        Some(l) => eprintln!("{}:{l}", path.display()),
+                        None => eprintln!("{}: {a}", path.display()),
+                    },
+                    other => eprintln!("mock-cxone: {other}"),
+                }
                 running.stop().await;
-                return code;
+                return ExitCode::FAILURE;
             }
         }
-        running.app.s3_ready.store(true, Ordering::Release);
     }
     print_banner(&running.app, &data_dir);
     if let Some(summary) = &loaded {
@@ -284,52 +284,6 @@ async fn run(config: Config, scenario: Option<(PathBuf, Scenario)>) -> ExitCode 
     eprintln!("mock-cxone: stopping");
     running.stop().await;
     ExitCode::SUCCESS
-}
-
-/// Loads `sc` into an untouched data dir (nothing but the demo tenant); a data dir with state
-/// keeps it (stored state wins, as with `--clock`).
-async fn load_at_start(
-    app: &Arc<App>,
-    path: &Path,
-    sc: Scenario,
-) -> Result<Option<scenario::summary::Summary>, ExitCode> {
-    let a = app.clone();
-    let untouched = tokio::task::spawn_blocking(move || scenario::apply::untouched(&a))
-        .await
-        .unwrap_or(Ok(false));
-    match untouched {
-        Ok(true) => {}
-        Ok(false) => {
-            let held = app.store.meta_get(scenario::apply::LOADED_KEY).ok().flatten();
-            eprintln!(
-                "mock-cxone: --scenario {}: the data dir has state already{}; it wins (POST /_mock/reset, then \
-                 POST /_mock/scenarios, loads the scenario afresh)",
-                path.display(),
-                held.map_or(String::new(), |n| format!(" (scenario {n:?} was loaded into it)"))
-            );
-            return Ok(None);
-        }
-        Err(e) => {
-            eprintln!("mock-cxone: {e}");
-            return Err(ExitCode::FAILURE);
-        }
-    }
-    let a = app.clone();
-    let outcome = tokio::task::spawn_blocking(move || scenario::load(&a, &sc)).await;
-    match outcome {
-        Ok(Ok(summary)) => Ok(Some(summary)),
-        Ok(Err(e)) => {
-            match e.located() {
-                Some(l) => eprintln!("{}:{l}", path.display()),
-                None => eprintln!("{}: {e}", path.display()),
-            }
-            Err(ExitCode::FAILURE)
-        }
-        Err(e) => {
-            eprintln!("mock-cxone: loading the scenario failed: {e}");
-            Err(ExitCode::FAILURE)
-        }
-    }
 }
 
 fn print_scenario(s: &scenario::summary::Summary) {

@@ -14,13 +14,15 @@
 //! - `apply` — checks a plan against a mock's state, then creates everything ([`apply::apply`]);
 //! - `timeline` — performs one timeline entry;
 //! - `summary` — what loading created (the 201 body of `POST /_mock/scenarios`);
-//! - `run` — `mock-cxone scenario run`: offline, a temporary data dir, output to a directory.
+//! - `run` — `mock-cxone scenario run`: offline, a temporary data dir, output to a directory;
+//! - `serve` — `mock-cxone serve --scenario`: seed, clock, loading at start.
 
 pub mod apply;
 pub mod format;
 pub mod parse;
 pub mod plan;
 pub mod run;
+pub mod serve;
 pub mod summary;
 pub mod timeline;
 pub mod when;
