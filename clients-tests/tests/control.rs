@@ -301,8 +301,12 @@ async fn control_events_page_with_since_and_filter_by_kind() {
 #[tokio::test]
 async fn control_reset_returns_to_a_fresh_start() {
     let m = start().await;
-    m.tenant(json!({"name": "gone soon"})).await;
+    let gone = m.tenant(json!({"name": "gone soon"})).await;
     m.recordings(&m.demo().tenant_id, json!({"count": 3})).await;
+    // Credentials reference their tenant: the reset must still empty everything.
+    let tok = m.token(&gone).await;
+    m.sea_credentials(&tok).await;
+    m.lake_client(&tok).await;
     m.advance("2d").await;
     let v = m.control("/_mock/reset", json!({})).await;
     assert_eq!(v["now"], "2026-01-01T00:00:00Z");

@@ -569,9 +569,8 @@ async fn scenarios_post_refuses_bad_files_with_line_and_column_and_changes_nothi
 #[tokio::test]
 async fn scenarios_post_after_reset_starts_clean() {
     let m = start_at(START).await;
-    // Without the timeline's SEA credentials: today `POST /_mock/reset` fails (FOREIGN KEY) once a
-    // tenant has SEA or data-lake credentials (`Store::wipe` deletes `tenants` first).
-    let posted = &POSTED[..POSTED.find("[[timeline]]").expect("timeline")];
+    // The whole file, timeline credentials included: a reset empties tenants and credentials.
+    let posted = POSTED;
     let (status, _) = post_toml(&m, "application/toml", posted).await;
     assert_eq!(status, 201);
     m.control("/_mock/reset", serde_json::json!({})).await;

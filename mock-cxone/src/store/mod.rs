@@ -110,10 +110,18 @@ impl Store {
                 .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")?
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            for t in tables {
-                c.execute(&format!("DELETE FROM {t}"), [])?;
-            }
-            Ok(())
+            // Every table is emptied, so references between them need no checking on the way
+            // (in table order, `tenants` would go before the credentials that reference it).
+            c.pragma_update(None, "foreign_keys", "OFF")?;
+            let wiped = (|| {
+                let tx = c.unchecked_transaction()?;
+                for t in &tables {
+                    tx.execute(&format!("DELETE FROM {t}"), [])?;
+                }
+                tx.commit()
+            })();
+            c.pragma_update(None, "foreign_keys", "ON")?;
+            Ok(wiped?)
         })
     }
 }
