@@ -41,8 +41,8 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 
 use super::auth::Caller;
 use super::lake_fs::{
-    self, check_key, prepare_write, ChecksumSpec, InternalInfo, Layout, LockSet, INFO_KMS_KEY, INFO_PART_SIZES,
-    MIN_PART_BYTES,
+    self, check_key, prepare_write, ChecksumSpec, InternalInfo, KeyLocks, Layout, LockSet, INFO_KMS_KEY,
+    INFO_PART_SIZES, MIN_PART_BYTES,
 };
 use super::lake_owner::{self, internal, require_owner, Claim};
 use crate::app::App;
@@ -323,6 +323,25 @@ impl LakeBuckets {
             .await
             .map_err(io500)?;
         Ok(now)
+    }
+
+    /// The shared start of GET and HEAD: the caller owns the bucket, the key's read lock is held
+    /// (return it to keep it), the object exists and the request's conditions hold.
+    async fn open_for_read(
+        &self,
+        caller: &Caller,
+        bucket: &str,
+        key: &str,
+        conditions: Conditions<'_>,
+    ) -> S3Result<(KeyLocks, Found)> {
+        self.own(caller, bucket)?;
+        if check_key(key).is_err() {
+            return Err(no_such_key());
+        }
+        let locks = LockSet::new(&self.layout).read(bucket, key).acquire().await;
+        let found = self.find(bucket, key).await?;
+        conditions.check(&found)?;
+        Ok((locks, found))
     }
 
     /// Looks an object up for GET/HEAD (caller holds its read lock).
@@ -659,21 +678,15 @@ impl LakeBuckets {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let bucket = req.input.bucket.clone();
         let key = req.input.key.clone();
-        self.own(caller, &bucket)?;
-        if check_key(&key).is_err() {
-            return Err(no_such_key());
-        }
-        // Held until s3s-fs has opened the file and read its sidecars: bytes and ETag agree.
-        let _locks = LockSet::new(&self.layout).read(&bucket, &key).acquire().await;
-        let found = self.find(&bucket, &key).await?;
         let input = &req.input;
-        Conditions {
+        let conditions = Conditions {
             if_match: input.if_match.as_ref(),
             if_none_match: input.if_none_match.as_ref(),
             if_modified_since: input.if_modified_since.as_ref(),
             if_unmodified_since: input.if_unmodified_since.as_ref(),
-        }
-        .check(&found)?;
+        };
+        // Held until s3s-fs has opened the file and read its sidecars: bytes and ETag agree.
+        let (_locks, found) = self.open_for_read(caller, &bucket, &key, conditions).await?;
         let mut parts_count = None;
         if let Some(n) = req.input.part_number.take() {
             if req.input.range.is_some() {
@@ -719,20 +732,14 @@ impl LakeBuckets {
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let bucket = req.input.bucket.clone();
         let key = req.input.key.clone();
-        self.own(caller, &bucket)?;
-        if check_key(&key).is_err() {
-            return Err(no_such_key());
-        }
-        let _locks = LockSet::new(&self.layout).read(&bucket, &key).acquire().await;
-        let found = self.find(&bucket, &key).await?;
         let input = &req.input;
-        Conditions {
+        let conditions = Conditions {
             if_match: input.if_match.as_ref(),
             if_none_match: input.if_none_match.as_ref(),
             if_modified_since: input.if_modified_since.as_ref(),
             if_unmodified_since: input.if_unmodified_since.as_ref(),
-        }
-        .check(&found)?;
+        };
+        let (_locks, found) = self.open_for_read(caller, &bucket, &key, conditions).await?;
         let part = match input.part_number {
             Some(n) => Some(found.part(n)?),
             None => None,
