@@ -7,9 +7,15 @@
 VENV      := .venv
 PY        := $(VENV)/bin/python
 PYREQS    := clients-tests/python/requirements.txt
+# s3fs (through aiobotocore) pins botocore, which clashes with boto3/awscli: its own virtualenv.
+VENV_S3FS := .venv-s3fs
+S3FS_REQS := clients-tests/python/requirements-s3fs.txt
+S3FS_TESTS := clients-tests/python/test_clients_s3fs.py
+# Debian clients (rclone, s3cmd) installed by the tests' own target when missing.
+APT_TOOLS := rclone s3cmd
 CARGO     ?= cargo
 
-.PHONY: run test test-rust test-python bench lint fmt venv build clean
+.PHONY: run test test-rust test-python bench lint fmt venv venv-s3fs apt-tools build clean
 
 run:
 	$(CARGO) run --release -p mock-cxone -- serve
@@ -22,10 +28,29 @@ test: test-rust test-python
 test-rust: build  # the binary first: scenario and CLI tests run it
 	$(CARGO) nextest run --workspace --no-fail-fast
 
-test-python: build venv
-	MOCK_CXONE_BIN=$(CURDIR)/target/debug/mock-cxone $(VENV)/bin/pytest -q clients-tests/python
+test-python: build venv venv-s3fs apt-tools
+	MOCK_CXONE_BIN=$(CURDIR)/target/debug/mock-cxone $(VENV)/bin/pytest -q clients-tests/python --ignore=$(S3FS_TESTS)
+	MOCK_CXONE_BIN=$(CURDIR)/target/debug/mock-cxone $(VENV_S3FS)/bin/pytest -q $(S3FS_TESTS)
 
 venv: $(VENV)/.installed
+
+venv-s3fs: $(VENV_S3FS)/.installed
+
+$(VENV_S3FS)/.installed: $(S3FS_REQS)
+	python3 -m venv $(VENV_S3FS)
+	$(VENV_S3FS)/bin/pip install --quiet --upgrade pip
+	$(VENV_S3FS)/bin/pip install --quiet -r $(S3FS_REQS)
+	touch $@
+
+# Installs the Debian clients only when one is missing (as root, or through sudo).
+apt-tools:
+	@missing=""; for t in $(APT_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing$$missing (apt)"; \
+		$$sudo apt-get install -y -q $$missing >/dev/null || \
+		{ $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q $$missing >/dev/null; }; \
+	fi
 
 $(VENV)/.installed: $(PYREQS)
 	python3 -m venv $(VENV)
@@ -46,4 +71,4 @@ fmt:
 	$(CARGO) fmt --all
 
 clean:
-	rm -rf target $(VENV) mock-cxone-data
+	rm -rf target $(VENV) $(VENV_S3FS) mock-cxone-data

@@ -548,3 +548,50 @@ def mp4_top_level_boxes(data: bytes) -> list[str]:
         boxes.append(kind)
         pos += size
     return boxes
+
+
+# --------------------------------------------------------------------------------------------
+# One line per client (and per scenario) at the end of the run
+# --------------------------------------------------------------------------------------------
+
+#: Lines tests add with `summary_line` (e.g. one per scenario of the pipeline proof).
+_SUMMARY_LINES: list[str] = []
+
+
+def summary_line(text: str) -> None:
+    """Adds a line to the end-of-run summary (printed even with `-q`)."""
+    _SUMMARY_LINES.append(text)
+
+
+def _client_of(report) -> str:
+    """The client a test drives: its module's `CLIENT` (e.g. "polars"), else the module name."""
+    module = report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return _CLIENT_BY_MODULE.get(module, module.removeprefix("test_"))
+
+
+_CLIENT_BY_MODULE: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        client = getattr(item.module, "CLIENT", None)
+        if client:
+            _CLIENT_BY_MODULE[item.module.__name__.rsplit(".", 1)[-1]] = client
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            if getattr(rep, "when", "call") != "call" and outcome == "passed":
+                continue
+            c = counts.setdefault(_client_of(rep), {})
+            c[outcome] = c.get(outcome, 0) + 1
+    terminalreporter.section("clients")
+    for client in sorted(counts):
+        parts = ", ".join(f"{n} {o}" for o, n in counts[client].items())
+        terminalreporter.write_line(f"client {client}: {parts}")
+    if _SUMMARY_LINES:
+        terminalreporter.section("scenarios")
+        for line in _SUMMARY_LINES:
+            terminalreporter.write_line(line)

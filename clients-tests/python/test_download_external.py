@@ -7,7 +7,10 @@ users it knows, so the module's moto server gets one IAM user with an S3 policy 
 enforces auth: a wrong secret is refused as AWS would refuse it (SignatureDoesNotMatch).
 """
 
+
 from __future__ import annotations
+
+CLIENT = "object_store-to-moto"
 
 import hashlib
 import io

@@ -12,7 +12,10 @@ Data types are discovered from `GET /api/v2/data-downloads/schemas`, so the test
 catalog as it grows.
 """
 
+
 from __future__ import annotations
+
+CLIENT = "pyarrow"
 
 import csv
 import hashlib

@@ -4,7 +4,10 @@ server with the clock frozen at T0 (2026-01-01T00:00:00Z); tokens live an hour o
 a fresh one is taken after every advance.
 """
 
+
 from __future__ import annotations
+
+CLIENT = "requests-rest"
 
 import hashlib
 import json

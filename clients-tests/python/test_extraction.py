@@ -2,7 +2,10 @@
 POST a job, poll it until SUCCEEDED, download the CSV from the presigned result URL (no bearer
 token), parse it with the csv module. Time only moves through the control API."""
 
+
 from __future__ import annotations
+
+CLIENT = "requests-rest"
 
 import csv
 import io

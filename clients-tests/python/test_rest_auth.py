@@ -1,7 +1,10 @@
 """CXone authentication with requests (CONTRACT §2, D1): discovery, the token endpoint, the
 id_token's claims, 401/403 and scopes, token lifetime on the mock clock."""
 
+
 from __future__ import annotations
+
+CLIENT = "requests-rest"
 
 from datetime import datetime, timezone
 

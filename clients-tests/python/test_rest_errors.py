@@ -2,7 +2,10 @@
 `{"error":{"code","message","request_id"}}` with a 4xx naming the problem, never a 500, and it
 changes no state (the event ledger, the tenant list, the files and the clock stay as they were)."""
 
+
 from __future__ import annotations
+
+CLIENT = "requests-rest"
 
 import json
 

@@ -6,7 +6,10 @@ The servers of these tests start with `--clock frozen:T0` (2026-01-01); the scen
 2026-01-05, so loading advances the clock to their start first.
 """
 
+
 from __future__ import annotations
+
+CLIENT = "mock-cxone-cli"
 
 import json
 import os

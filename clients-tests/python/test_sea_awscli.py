@@ -1,7 +1,10 @@
 """SEA through the AWS CLI (S2, S5, S6, S8): the commands CXone's documentation gives users,
 run with the CLI from the virtualenv, `--endpoint-url` pointed at the mock, no ~/.aws config."""
 
+
 from __future__ import annotations
+
+CLIENT = "aws-cli"
 
 import json
 import os

@@ -2,7 +2,10 @@
 External Access folder sees. Each test gets its own server with the clock frozen at T0;
 files are placed by the daily lifecycle run at FIRST_RUN (2026-01-02T00:00:00Z)."""
 
+
 from __future__ import annotations
+
+CLIENT = "boto3"
 
 import base64
 import hashlib
