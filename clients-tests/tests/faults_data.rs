@@ -924,3 +924,38 @@ async fn f2_six_hourly_updates_inside_their_own_interval_are_carried_by_the_next
     let (_, sum) = truth_raw(&m, &q).await;
     assert_eq!(sum["checksum"], checksum(&tr).as_str());
 }
+
+// ---------------------------------------------------------------------------------------------
+// D3 / null_column_strip: what a stripped Parquet file lost is null in the truth
+
+#[tokio::test]
+async fn d3_null_column_strip_truth_holds_null_where_a_stripped_file_lost_values() {
+    let strip = json!({"kind": "null_column_strip", "category": "telephony",
+                       "params": {"min_null_fraction": 0.3}});
+    let (m, dl, _) = setup(&[strip, drift_rule()]).await;
+    m.advance("13h").await;
+    // Some file really dropped a column that holds values elsewhere: otherwise this proves nothing.
+    let files = all_files(&m, &dl, "cdr").await;
+    let widest = files
+        .values()
+        .filter_map(|rows| rows.first().map(|r| r.len()))
+        .max()
+        .expect("cdr files");
+    let narrower = files
+        .values()
+        .filter(|rows| rows.first().is_some_and(|r| r.len() < widest))
+        .count();
+    assert!(narrower > 0, "some cdr file lacks a column others carry");
+    for dt in ["cdr", "acd", "skill_group"] {
+        let tr = assert_truth_is_the_merge(
+            &m,
+            &dl,
+            dt,
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T12:00:00Z",
+            "2026-01-01T13:00:00Z",
+        )
+        .await;
+        assert!(!tr["records"].as_array().expect("records").is_empty());
+    }
+}

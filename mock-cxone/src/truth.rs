@@ -6,7 +6,9 @@
 //! faults (`faults::data`) a pure function of (seed, rules, download, interval), so the truth
 //! re-derives every version the exports carry — late updates (F2) and schema drift (F6) included —
 //! without looking at what was written. Faults that do not change data (out-of-order files, F1;
-//! duplicates, failures, lag, ...) leave it as it is.
+//! duplicates, failures, lag, ...) leave it as it is. Parquet's stripping of null-heavy columns
+//! (`null_column_strip`, D3) loses the values of the columns a file drops: the truth has null there
+//! for the versions that file carries, as every reader of it does.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -21,7 +23,10 @@ use crate::download::config;
 use crate::download::generate::rows::{Cell, Row};
 use crate::download::generate::Scope;
 use crate::download::records::{self, Layout};
+use crate::download::writer::{self, WriteOptions};
 use crate::faults::data::{self, Added, Ctx, DataRules, Prepared};
+use crate::faults::effects;
+use crate::faults::rules::Rule;
 use crate::store::time::{to_us, Instant};
 use crate::store::StoreError;
 
@@ -103,7 +108,12 @@ pub fn compute(app: &App, q: &Query) -> Result<Truth, TruthError> {
         .data_type(&q.data_type)
         .ok_or_else(|| TruthError::BadRequest(format!("unknown data type {:?}", q.data_type)))?;
     let rules = app.store.with(|c| DataRules::load(c, &ctx))?;
-    Ok(Builder::new(&ctx, &rules, base, q.as_of).build(q.start, q.end))
+    // CSV keeps every column (D3): stripping only concerns Parquet downloads.
+    let strip = match d.valid().map(|v| v.spec.format) {
+        Ok(f) if f == "parquet" => app.store.with(|c| data::strip_rules(c, &ctx))?,
+        _ => Vec::new(),
+    };
+    Ok(Builder::new(app, &ctx, &rules, strip, base, q.as_of).build(q.start, q.end))
 }
 
 /// The drift rules whose columns have reached an export by `as_of`: the newest schema's.
@@ -141,9 +151,14 @@ struct Interval<'r> {
     scheduled: Instant,
     late: Vec<&'r Prepared>,
     added: Vec<Added>,
+    /// Columns the interval's Parquet file lacks under a `null_column_strip` rule (None: not
+    /// computed yet — it takes generating the whole file).
+    stripped: Option<Vec<String>>,
 }
 
 struct Builder<'a> {
+    app: &'a App,
+    strip: Vec<Rule>,
     ctx: &'a Ctx,
     rules: &'a DataRules,
     base: DataTypeSchema,
@@ -154,9 +169,18 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(ctx: &'a Ctx, rules: &'a DataRules, base: DataTypeSchema, as_of: Instant) -> Self {
+    fn new(
+        app: &'a App,
+        ctx: &'a Ctx,
+        rules: &'a DataRules,
+        strip: Vec<Rule>,
+        base: DataTypeSchema,
+        as_of: Instant,
+    ) -> Self {
         let newest = newest_added(ctx, rules, &base, as_of);
         Builder {
+            app,
+            strip,
             ctx,
             rules,
             layout: Layout::new(&base),
@@ -173,7 +197,33 @@ impl<'a> Builder<'a> {
             scheduled: ctx.scheduled_export(start),
             late: rules.late.iter().filter(|p| p.applies(ctx, base.name, start)).collect(),
             added: rules.drift_columns(ctx, base, start),
+            stripped: None,
         })
+    }
+
+    /// The columns the Parquet file of the interval at `start` drops beyond all-null ones' values
+    /// (which are null anyway): those of its `null_column_strip` rule, from the file's own rows.
+    fn stripped(&mut self, start: Instant) -> Vec<String> {
+        if let Some(s) = self.interval(start).stripped.clone() {
+            return s;
+        }
+        let dt = self.base.name;
+        let cols = match data::strip_for(&self.strip, self.ctx, dt, start) {
+            None => Vec::new(),
+            Some(rule) => match records::interval_file(self.app, self.ctx, self.rules, dt, start) {
+                None => Vec::new(),
+                Some((schema, batches)) => {
+                    let options = WriteOptions {
+                        min_null_fraction: Some(effects::min_null_fraction(rule)),
+                    };
+                    writer::dropped_columns(options, &schema.arrow_schema(), &batches)
+                }
+            },
+        };
+        if let Some(i) = self.intervals.get_mut(&start) {
+            i.stripped = Some(cols.clone());
+        }
+        cols
     }
 
     fn build(mut self, start: Instant, end: Instant) -> Truth {
@@ -182,6 +232,8 @@ impl<'a> Builder<'a> {
             tenant_id: &self.ctx.tenant_id,
         };
         let (lo, hi) = (to_us(start), to_us(end));
+        let mut columns: Vec<String> = self.base.columns.iter().map(|c| c.name.clone()).collect();
+        columns.extend(self.newest.iter().map(|a| a.name.clone()));
         let mut records = Vec::new();
         let mut seen = HashSet::new();
         let mut h = start - Duration::microseconds(to_us(start).rem_euclid(3_600_000_000));
@@ -216,15 +268,21 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 let home = self.interval(best.2).added.clone();
-                let row = records::with_added(self.ctx.seed, self.base.name, &self.layout, best.1, &self.newest, &home);
+                let mut row =
+                    records::with_added(self.ctx.seed, self.base.name, &self.layout, best.1, &self.newest, &home);
+                if !self.strip.is_empty() {
+                    for name in self.stripped(best.2) {
+                        if let Some(cell) = columns.iter().position(|c| *c == name).and_then(|i| row.get_mut(i)) {
+                            *cell = Cell::Null;
+                        }
+                    }
+                }
                 hour_records.push((event, row));
             }
             let keys = &self.layout;
             hour_records.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| cmp_keys(keys, &a.1, &b.1)));
             records.extend(hour_records.into_iter().map(|(_, r)| r));
         }
-        let mut columns: Vec<String> = self.base.columns.iter().map(|c| c.name.clone()).collect();
-        columns.extend(self.newest.iter().map(|a| a.name.clone()));
         Truth {
             key_columns: self.base.key_columns.iter().map(|k| k.to_string()).collect(),
             event_time_column: self.base.event_time_column.to_string(),

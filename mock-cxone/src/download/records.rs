@@ -84,7 +84,7 @@ pub fn batches<'a>(
         seed: app.seed,
         tenant_id: &job.tenant_id,
     };
-    match plan(app, job, schema) {
+    match plan(app, job, schema, true) {
         Some(plan) => Box::new(plan.into_batches(scope, schema)),
         None => Box::new(generate::batches(scope, schema, job.interval_start, job.interval_end)),
     }
@@ -266,7 +266,9 @@ struct Plan {
     shuffle: bool,
 }
 
-fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
+/// `fire`: record the data faults' `fault` events (an export does; the truth, recomputing a
+/// file's rows, must not).
+fn plan(app: &App, job: &Job, schema: &DataTypeSchema, fire: bool) -> Option<Plan> {
     let (ctx, rules) = load(app, job)?;
     let base = schema.category.data_type(schema.name)?;
     let dt = base.name;
@@ -299,7 +301,9 @@ fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
                 "carried_to_interval": rfc3339(next),
                 "records": n,
             });
-            data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, false);
+            if fire {
+                data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, false);
+            }
         }
     }
 
@@ -328,7 +332,9 @@ fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
                 "from_interval": rfc3339(prev),
                 "records": n,
             });
-            data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, true);
+            if fire {
+                data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, true);
+            }
         }
     }
 
@@ -351,7 +357,9 @@ fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
             "records": n,
             "carried_by_intervals": carriers,
         });
-        data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, true);
+        if fire {
+            data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, true);
+        }
     }
 
     // F2, this interval as a carrier: late versions of earlier records updated in it.
@@ -399,7 +407,9 @@ fn plan(app: &App, job: &Job, schema: &DataTypeSchema) -> Option<Plan> {
                 "records": n,
                 "original_intervals": origins,
             });
-            data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, false);
+            if fire {
+                data::fire(app, &ctx, &p.rule, dt, start, &job.id, detail, false);
+            }
         }
     }
     late.sort_by(|a, b| (a.updated_us, &a.key).cmp(&(b.updated_us, &b.key)));
@@ -517,4 +527,48 @@ mod tests {
             }
         }
     }
+}
+
+/// What any job of the interval at `start` writes for data type `dt`: the schema in force there
+/// and the file's batches — computed without recording fault firings, for the truth (which must
+/// know the columns a stripped Parquet file lacked, `null_column_strip`).
+pub fn interval_file(
+    app: &App,
+    ctx: &Ctx,
+    rules: &DataRules,
+    dt: &str,
+    start: Instant,
+) -> Option<(DataTypeSchema, Vec<RecordBatch>)> {
+    let base = ctx.category.data_type(dt)?;
+    let in_force = rules.drift_in_force(ctx, dt, start);
+    let added = data::added(&base, in_force.iter().map(|p| &p.rule));
+    let schema = data::drifted(&base, in_force.len(), &added);
+    let job = Job {
+        id: String::new(),
+        download_id: ctx.download_id.clone(),
+        tenant_id: ctx.tenant_id.clone(),
+        category: ctx.category.as_str().to_string(),
+        status: String::new(),
+        kind: String::new(),
+        interval_start: start,
+        interval_end: start + ctx.len(),
+        start_time: start,
+        end_time: start,
+        prefix: String::new(),
+        overwrite: false,
+        output_files: Vec::new(),
+        manifests: Vec::new(),
+        record_counts: Default::default(),
+        checksums: Default::default(),
+        error_details: None,
+    };
+    let scope = Scope {
+        seed: app.seed,
+        tenant_id: &ctx.tenant_id,
+    };
+    let batches: Vec<RecordBatch> = match plan(app, &job, &schema, false) {
+        Some(p) => p.into_batches(scope, &schema).collect(),
+        None => generate::batches(scope, &schema, job.interval_start, job.interval_end).collect(),
+    };
+    Some((schema, batches))
 }

@@ -193,6 +193,16 @@ pub fn write_file_with(
     }
 }
 
+/// Names of the columns a Parquet file of these batches lacks under `options` (all-null ones by
+/// default, D3; null-heavy ones under `null_column_strip`).
+pub fn dropped_columns(options: WriteOptions, schema: &SchemaRef, batches: &[RecordBatch]) -> Vec<String> {
+    let keep = kept_columns(options, schema, batches);
+    (0..schema.fields().len())
+        .filter(|i| !keep.contains(i))
+        .map(|i| schema.field(i).name().clone())
+        .collect()
+}
+
 /// Indices of the columns Parquet keeps: every column of a zero-row file; otherwise those whose
 /// null share is below the threshold (only all-null columns go by default, D3).
 fn kept_columns(options: WriteOptions, schema: &SchemaRef, batches: &[RecordBatch]) -> Vec<usize> {

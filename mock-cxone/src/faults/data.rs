@@ -464,3 +464,31 @@ pub fn fire(app: &App, ctx: &Ctx, rule: &Rule, dt: &str, start: Instant, job_id:
         tracing::warn!(fault_id = %rule.id, "could not record a data fault firing: {e}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// null_column_strip (D3, F6 family), as the truth follows it
+
+/// The `null_column_strip` rules of a download that strip **every** Parquet file of an interval
+/// they cover, whichever job writes it — those without `probability` or `next_jobs` — oldest
+/// first. A rule with either strips only some jobs' files, so the values a pipeline ends up with
+/// depend on which job it ingested: the truth cannot follow those (docs/truth.md).
+pub fn strip_rules(c: &Connection, ctx: &Ctx) -> StoreResult<Vec<Rule>> {
+    Ok(rules::list(c)?
+        .into_iter()
+        .filter(|r| {
+            matches!(r.params, Params::NullColumnStrip { .. })
+                && download_match(r, ctx)
+                && r.spec.probability.is_none_or(|p| p >= 1.0)
+                && r.spec.next_jobs.is_none()
+        })
+        .collect())
+}
+
+/// The strip rule (the first, as jobs pick it) acting on data type `dt`'s file for the interval
+/// at `start`: one whose window overlaps the interval and that existed when it was scheduled.
+pub fn strip_for<'r>(rules: &'r [Rule], ctx: &Ctx, dt: &str, start: Instant) -> Option<&'r Rule> {
+    let end = start + ctx.len();
+    rules
+        .iter()
+        .find(|r| for_data_type(r, dt) && r.overlaps(start, end) && ctx.scheduled_export(start) >= r.created_at)
+}
