@@ -546,12 +546,13 @@ impl LakeBuckets {
     pub async fn list_objects(
         &self,
         caller: &Caller,
-        req: S3Request<ListObjectsInput>,
+        mut req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let bucket = req.input.bucket.clone();
         self.own(caller, &bucket)?;
         let url = wants_url(req.input.encoding_type.as_ref());
         let marker = req.input.marker.clone();
+        no_empty_delimiter(&mut req.input.delimiter);
         let mut resp = self.fs.list_objects(req).await?;
         let owner = Self::owner_of(caller);
         let out = &mut resp.output;
@@ -583,12 +584,13 @@ impl LakeBuckets {
     pub async fn list_objects_v2(
         &self,
         caller: &Caller,
-        req: S3Request<ListObjectsV2Input>,
+        mut req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let bucket = req.input.bucket.clone();
         self.own(caller, &bucket)?;
         let url = wants_url(req.input.encoding_type.as_ref());
         let owner = (req.input.fetch_owner == Some(true)).then(|| Self::owner_of(caller));
+        no_empty_delimiter(&mut req.input.delimiter);
         let mut resp = self.fs.list_objects_v2(req).await?;
         let out = &mut resp.output;
         for obj in out.contents.iter_mut().flatten() {
@@ -606,6 +608,15 @@ impl LakeBuckets {
             encode_opt(&mut out.start_after);
         }
         Ok(resp)
+    }
+}
+
+/// S3 reads `delimiter=` (present but empty, as rclone sends on every recursive listing) as no
+/// delimiter at all; s3s-fs would group every key on the empty string instead and answer one
+/// bogus CommonPrefix, so drop it before the listing.
+fn no_empty_delimiter(delimiter: &mut Option<String>) {
+    if delimiter.as_deref() == Some("") {
+        *delimiter = None;
     }
 }
 
