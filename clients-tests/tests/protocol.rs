@@ -922,7 +922,7 @@ async fn head_on_a_directory_key_is_404_on_lake_and_200_for_a_zero_byte_marker()
         .await
         .expect_err("GET dir/");
     assert_eq!(s3_code(&err), "NoSuchKey");
-    // pyarrow's create_dir: a zero-byte `empty/` object, then HEAD `empty/`.
+    // pyarrow's create_dir: a zero-byte `empty/` object, then HEAD `empty/`: 200, as in S3.
     put(&s3, LAKE, "empty/", b"").await;
     let head = s3
         .head_object()
@@ -932,6 +932,56 @@ async fn head_on_a_directory_key_is_404_on_lake_and_200_for_a_zero_byte_marker()
         .await
         .expect("HEAD marker");
     assert_eq!(head.content_length(), Some(0));
+    assert_eq!(head.e_tag(), Some("\"d41d8cd98f00b204e9800998ecf8427e\""));
+    assert_eq!(
+        head.last_modified().map(|t| t.secs()),
+        Some(chrono::DateTime::parse_from_rfc3339(T0).expect("T0").timestamp()),
+        "LastModified on the mock clock"
+    );
+    let got = s3
+        .get_object()
+        .bucket(LAKE)
+        .key("empty/")
+        .send()
+        .await
+        .expect("GET marker");
+    assert!(got.body.collect().await.expect("body").into_bytes().is_empty());
+    // Still there once the folder has objects; gone once deleted (the folder stays implied).
+    put(&s3, LAKE, "empty/child.txt", b"c").await;
+    s3.head_object()
+        .bucket(LAKE)
+        .key("empty/")
+        .send()
+        .await
+        .expect("marker and child");
+    s3.delete_object()
+        .bucket(LAKE)
+        .key("empty/")
+        .send()
+        .await
+        .expect("delete marker");
+    let err = s3
+        .head_object()
+        .bucket(LAKE)
+        .key("empty/")
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(status(&err), 404);
+    // An object `m` replacing the empty folder `m/` takes its marker with it: a folder `m/`
+    // implied later by `m/x` is not a marker.
+    put(&s3, LAKE, "m/", b"").await;
+    put(&s3, LAKE, "m", b"object").await;
+    s3.delete_object().bucket(LAKE).key("m").send().await.expect("delete m");
+    put(&s3, LAKE, "m/x", b"x").await;
+    let err = s3
+        .head_object()
+        .bucket(LAKE)
+        .key("m/")
+        .send()
+        .await
+        .expect_err("implied folder");
+    assert_eq!(status(&err), 404);
 }
 
 #[tokio::test]

@@ -26,8 +26,10 @@
 //! - `LastModified` is the mock-clock instant of the write (so with a clock frozen in the past,
 //!   `aws s3 sync` sees local files as newer and uploads them again, as it would against a
 //!   server whose clock is behind).
-//! - Not kept as S3 does: folder-marker keys (`a/`) are folders, invisible to GET/HEAD and
-//!   listings, and removed when an object `a` is written; keys with empty, `.` or `..` segments
+//! - Folder markers (`a/`, zero bytes) are folders: a marker someone PUT answers GET/HEAD as
+//!   S3 does (200, zero bytes; pyarrow HEADs `a/` to find empty directories) until it is deleted
+//!   or an object `a` replaces the empty folder; a folder only implied by longer keys is 404.
+//! - Not kept as S3 does: markers are invisible to listings; keys with empty, `.` or `..` segments
 //!   or a leading `/` are refused (400) because they cannot map one-to-one onto files.
 //! - Exports write through [`super::lake_platform`] (same layout, locks and rules).
 //! - Multipart uploads belong to the tenant, not to one credential pair: an upload started with
@@ -42,14 +44,14 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use super::auth::Caller;
 use super::lake_fs::{
     self, check_key, prepare_write, ChecksumSpec, InternalInfo, KeyLocks, Layout, LockSet, INFO_KMS_KEY,
-    INFO_PART_SIZES, MIN_PART_BYTES,
+    INFO_MARKER_AT, INFO_PART_SIZES, MIN_PART_BYTES,
 };
 use super::lake_owner::{self, internal, require_owner, Claim};
 use crate::app::App;
 use crate::auth::tenants;
 use crate::faults::kms;
 use crate::storage::daily_cap::SEA_BUCKET;
-use crate::store::time::Instant;
+use crate::store::time::{from_us, to_us, Instant};
 
 pub use super::lake_owner::{ensure_bucket, LakeError};
 
@@ -76,6 +78,9 @@ fn ts(t: Instant) -> Timestamp {
 fn unix_secs(t: &Timestamp) -> i64 {
     time::OffsetDateTime::from(t.clone()).unix_timestamp()
 }
+
+/// ETag (MD5) of zero bytes: a folder marker's.
+const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
 fn no_such_key() -> S3Error {
     s3_error!(NoSuchKey, "The specified key does not exist.")
@@ -349,6 +354,9 @@ impl LakeBuckets {
         if check_key(key).is_err() {
             return Err(no_such_key());
         }
+        if let Some(found) = self.find_marker(bucket, key).await? {
+            return Ok(found);
+        }
         let path = self.layout.object_path(bucket, key);
         let meta = match tokio::fs::metadata(&path).await {
             Ok(m) if m.is_file() && !key.ends_with('/') => m,
@@ -371,6 +379,44 @@ impl LakeBuckets {
             size: meta.len(),
             info,
         })
+    }
+
+    /// A folder marker (`a/`) someone PUT and whose folder still exists: a zero-byte object for
+    /// GET and HEAD, as in S3 (pyarrow HEADs `a/` to tell an empty directory from nothing).
+    async fn find_marker(&self, bucket: &str, key: &str) -> S3Result<Option<Found>> {
+        if !key.ends_with('/') || !self.layout.object_path(bucket, key).is_dir() {
+            return Ok(None);
+        }
+        let info = lake_fs::load_info(&self.layout, bucket, key).await.map_err(io500)?;
+        let Some(at) = info
+            .as_ref()
+            .and_then(|i| i.get(INFO_MARKER_AT))
+            .and_then(|v| v.as_i64())
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Found {
+            etag: EMPTY_MD5.to_string(),
+            last_modified: ts(from_us(at)),
+            size: 0,
+            info,
+        }))
+    }
+
+    /// GET/HEAD output fields of a folder marker found by [`Self::find_marker`].
+    fn marker_output(found: &Found, kms: String) -> GetObjectOutput {
+        GetObjectOutput {
+            body: Some(StreamingBlob::wrap(futures::stream::empty::<
+                Result<bytes::Bytes, std::io::Error>,
+            >())),
+            content_length: Some(0),
+            e_tag: Some(ETag::Strong(found.etag.clone())),
+            last_modified: Some(found.last_modified.clone()),
+            accept_ranges: Some("bytes".into()),
+            server_side_encryption: Self::aws_kms(),
+            ssekms_key_id: Some(kms),
+            ..Default::default()
+        }
     }
 
     /// Fills what s3s-fs leaves out of a listed object.
@@ -673,6 +719,12 @@ impl LakeBuckets {
         let mut resp = self.fs.put_object(req).await?;
         if key.ends_with('/') {
             resp.output.e_tag = Some(ETag::Strong(spooled.md5_hex.clone()));
+            let mut info = InternalInfo::new();
+            info.insert(INFO_KMS_KEY.into(), kms.clone().into());
+            info.insert(INFO_MARKER_AT.into(), to_us(self.app.now()).into());
+            lake_fs::save_info(&self.layout, &bucket, &key, &info)
+                .await
+                .map_err(io500)?;
         } else {
             self.finish_write(&bucket, &key, &kms, None).await?;
         }
@@ -724,6 +776,10 @@ impl LakeBuckets {
         }
         self.may_decrypt(caller, &bucket, &key, found.info.as_ref(), "GetObject")?;
         let kms = self.object_kms_key(caller, found.info.as_ref())?;
+        if key.ends_with('/') {
+            // A folder marker: s3s-fs cannot read a folder as an object.
+            return Ok(S3Response::new(Self::marker_output(&found, kms)));
+        }
         let mut resp = self.fs.get_object(req).await?;
         let out = &mut resp.output;
         out.last_modified = Some(found.last_modified);
@@ -757,6 +813,18 @@ impl LakeBuckets {
         };
         self.may_decrypt(caller, &bucket, &key, found.info.as_ref(), "HeadObject")?;
         let kms = self.object_kms_key(caller, found.info.as_ref())?;
+        if key.ends_with('/') {
+            let m = Self::marker_output(&found, kms);
+            return Ok(S3Response::new(HeadObjectOutput {
+                content_length: m.content_length,
+                e_tag: m.e_tag,
+                last_modified: m.last_modified,
+                accept_ranges: m.accept_ranges,
+                server_side_encryption: m.server_side_encryption,
+                ssekms_key_id: m.ssekms_key_id,
+                ..Default::default()
+            }));
+        }
         let mut resp = self.fs.head_object(req).await?;
         let out = &mut resp.output;
         if let Some((first, len, count)) = part {

@@ -375,7 +375,10 @@ pub(crate) fn prepare_write(layout: &Layout, bucket: &str, key: &str) -> S3Resul
     }
     if p.is_dir() {
         match tree_has_no_files(&p) {
-            Ok(true) => std::fs::remove_dir_all(&p).map_err(S3Error::internal_error)?,
+            Ok(true) => {
+                remove_marker_sidecars(layout, bucket, key, &p).map_err(S3Error::internal_error)?;
+                std::fs::remove_dir_all(&p).map_err(S3Error::internal_error)?;
+            }
             Ok(false) => {
                 return Err(key_conflict(format!(
                     "Cannot store {key:?}: other objects have keys starting with \"{key}/\", and this \
@@ -398,6 +401,10 @@ pub(crate) type InternalInfo = serde_json::Map<String, serde_json::Value>;
 pub(crate) const INFO_KMS_KEY: &str = "sse_kms_key_id";
 /// Key of the part sizes of a multipart object, in its internal-info sidecar.
 pub(crate) const INFO_PART_SIZES: &str = "part_sizes";
+/// Key of the mock-clock instant (µs) a folder marker (`a/`) was PUT, in the marker's
+/// internal-info sidecar. s3s-fs keeps a marker as a bare folder, which longer keys create too:
+/// the sidecar is what tells a marker someone PUT (HEAD 200, as S3) from an implied folder (404).
+pub(crate) const INFO_MARKER_AT: &str = "folder_marker_at";
 
 /// Reads an object's internal-info sidecar, if any.
 pub(crate) async fn load_info(layout: &Layout, bucket: &str, key: &str) -> io::Result<Option<InternalInfo>> {
@@ -460,6 +467,24 @@ pub(crate) async fn md5_file(path: &Path) -> io::Result<String> {
         md5.update(&buf[..n]);
     }
     Ok(hex::encode(md5.finalize()))
+}
+
+/// Removes the sidecars of every folder marker in the folder tree `dir` of key `key` (`a` for
+/// `<bucket>/a`), so a folder written again later is not taken for a marker someone PUT.
+fn remove_marker_sidecars(layout: &Layout, bucket: &str, key: &str, dir: &Path) -> io::Result<()> {
+    let mut stack = vec![(dir.to_path_buf(), format!("{}/", key.trim_end_matches('/')))];
+    while let Some((d, k)) = stack.pop() {
+        ignore_missing(std::fs::remove_file(layout.internal_path(bucket, &k)))?;
+        ignore_missing(std::fs::remove_file(layout.metadata_path(bucket, &k)))?;
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                stack.push((entry.path(), format!("{k}{name}/")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Removes an object's bytes and both sidecars (missing pieces are fine). A folder-marker key
