@@ -172,3 +172,43 @@ def test_d8_deltalake_another_tenant_and_sea_credentials_cannot_write(mock):
     with pytest.raises(Exception, match="AccessDenied|403|Forbidden"):
         write_deltalake(f"s3://{SEA_BUCKET}/{sea.prefix}table", calls([1], "2026-01-05"),
                         storage_options=options((mock.s3, sea.access_key_id, sea.secret_access_key)))
+
+
+def test_deltalake_optimize_checkpoint_delete_merge_and_vacuum(mock):
+    """Maintenance a pipeline runs: compaction, a checkpoint (a Parquet file in the log and an
+    overwritten `_last_checkpoint`), a delete, a merge, then vacuum deleting the dead files."""
+    creds, s3 = lake(mock)
+    s3.create_bucket(Bucket=BUCKET)
+    so = options(creds)
+    for i in range(4):
+        write_deltalake(URI, calls([i, i + 100], "2026-01-05" if i % 2 else "2026-01-06"),
+                        partition_by=["day"], mode="append", storage_options=so)
+    dt = DeltaTable(URI, storage_options=so)
+    before = len(dt.file_uris())
+    assert before == 4
+    metrics = dt.optimize.compact()
+    assert metrics["numFilesRemoved"] == 4 and metrics["numFilesAdded"] == 2, metrics
+    dt = DeltaTable(URI, storage_options=so)
+    dt.create_checkpoint()
+    log = keys(s3, f"{TABLE}/_delta_log/")
+    assert f"{TABLE}/_delta_log/_last_checkpoint" in log
+    assert f"{TABLE}/_delta_log/{dt.version():020d}.checkpoint.parquet" in log
+    # A second checkpoint at a later version overwrites `_last_checkpoint` in place.
+    DeltaTable(URI, storage_options=so).delete("call_id = 1")
+    dt = DeltaTable(URI, storage_options=so)
+    dt.create_checkpoint()
+    last = s3.get_object(Bucket=BUCKET, Key=f"{TABLE}/_delta_log/_last_checkpoint")["Body"].read()
+    assert f'"version":{dt.version()}' in last.decode(), last
+
+    dt.merge(calls([2, 999], "2026-01-06"), "s.call_id = t.call_id", source_alias="s", target_alias="t") \
+        .when_matched_update_all().when_not_matched_insert_all().execute()
+    dt = DeltaTable(URI, storage_options=so)
+    ids = sorted(dt.to_pyarrow_table().column("call_id").to_pylist())
+    assert ids == [0, 2, 3, 100, 101, 102, 103, 999]
+
+    live = {u.removeprefix(f"s3://{BUCKET}/") for u in dt.file_uris()}
+    removed = dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    assert removed, "compaction, delete and merge left dead files"
+    data_left = {k for k in keys(s3, f"{TABLE}/") if k.endswith(".parquet") and "/_delta_log/" not in k}
+    assert data_left == live, "vacuum deleted exactly the files no longer in the table"
+    assert sorted(DeltaTable(URI, storage_options=so).to_pyarrow_table().column("call_id").to_pylist()) == ids
