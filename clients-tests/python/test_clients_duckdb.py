@@ -208,3 +208,53 @@ def test_d8_duckdb_another_tenants_bucket_is_access_denied(mock):
     n = own.execute(f"SELECT count(*) FROM read_parquet('{export}')").fetchone()[0]
     dt = export.split(PREFIX, 1)[1].split("/", 1)[0]
     assert n == w.jobs[0]["record_counts"][dt]
+
+
+def test_d6_duckdb_copy_overwrite_append_split_files_and_manifests_as_json(mock):
+    w = make_world(mock)
+    con = lake_con(w.lake)
+    src = (f"read_parquet('s3://{BUCKET}/{PREFIX}cdr/**/*.parquet', hive_partitioning = true, "
+           f"hive_types = {HIVE_TYPES}, union_by_name = true)")
+    total = sum(j["record_counts"]["cdr"] for j in w.jobs)
+    first = rfc(w.jobs[0]["interval_start"]).hour
+    target = f"s3://{BUCKET}/duck/by_hour"
+    back = f"read_parquet('{target}/**/*.parquet', hive_partitioning = true, hive_types = {{'hour': 'INTEGER'}})"
+
+    con.execute(f"COPY (SELECT * EXCLUDE (year, month, day) FROM {src}) TO '{target}' "
+                f"(FORMAT parquet, PARTITION_BY (hour))")
+    assert con.execute(f"SELECT count(*) FROM {back}").fetchone()[0] == total
+    # OVERWRITE: DuckDB lists and deletes what is under the target first.
+    con.execute(f"COPY (SELECT * EXCLUDE (year, month, day) FROM {src} WHERE hour = {first}) TO '{target}' "
+                f"(FORMAT parquet, PARTITION_BY (hour), OVERWRITE)")
+    files = [r[0] for r in con.execute(f"SELECT file FROM glob('{target}/**')").fetchall()]
+    assert files == [f"{target}/hour={first}/data_0.parquet"], files
+    assert con.execute(f"SELECT count(*) FROM {back}").fetchone()[0] == w.jobs[0]["record_counts"]["cdr"]
+    # APPEND: new uniquely named files next to the old ones.
+    con.execute(f"COPY (SELECT * EXCLUDE (year, month, day) FROM {src}) TO '{target}' "
+                f"(FORMAT parquet, PARTITION_BY (hour), APPEND)")
+    assert con.execute(f"SELECT count(*) FROM {back}").fetchone()[0] == total + w.jobs[0]["record_counts"]["cdr"]
+
+    # Several files per thread, bounded size: many multipart uploads in parallel.
+    con.execute(f"COPY (SELECT range AS i, md5(range::VARCHAR) AS s FROM range(400000)) "
+                f"TO 's3://{BUCKET}/duck/split' (FORMAT parquet, FILE_SIZE_BYTES '5MB', PER_THREAD_OUTPUT)")
+    n_files = con.execute(f"SELECT count(*) FROM glob('s3://{BUCKET}/duck/split/*.parquet')").fetchone()[0]
+    assert n_files >= 2
+    assert con.execute(f"SELECT count(*), count(DISTINCT i) FROM read_parquet('s3://{BUCKET}/duck/split/*.parquet')"
+                       ).fetchone() == (400000, 400000)
+
+    # The manifests next to the data, read as JSON: one per job, counts = the jobs API's.
+    manifests = con.execute(
+        f"SELECT job_id, record_count FROM read_json('s3://{BUCKET}/{PREFIX}cdr/**/_manifest-*.json')"
+    ).fetchall()
+    assert dict(manifests) == {j["id"]: j["record_counts"]["cdr"] for j in w.jobs}
+
+
+@pytest.mark.xfail(strict=False, reason="the mock stores keys as files and refuses keys with an empty "
+                   "segment (`a//b`, 400 InvalidArgument); S3 stores them. DuckDB writes `dir//data_0.parquet` "
+                   "when a COPY target ends with '/' and PER_THREAD_OUTPUT is on: leave the slash off")
+def test_duckdb_copy_to_a_target_with_trailing_slash(mock):
+    w = make_world(mock)
+    con = lake_con(w.lake)
+    con.execute(f"COPY (SELECT range AS i FROM range(10)) TO 's3://{BUCKET}/duck/slash/' "
+                f"(FORMAT parquet, PER_THREAD_OUTPUT)")
+    assert con.execute(f"SELECT count(*) FROM read_parquet('s3://{BUCKET}/duck/slash//*.parquet')").fetchone()[0] == 10
