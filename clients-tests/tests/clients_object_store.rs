@@ -323,7 +323,7 @@ async fn object_store_sea_s2_put_is_refused_and_stores_nothing() {
         .await
         .expect_err("SEA is read-only");
     assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
-    let err = st.put_multipart(&p).await.err().expect("multipart refused too");
+    let err = st.put_multipart(&p).await.expect_err("multipart refused too");
     assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
     assert!(matches!(st.head(&p).await, Err(Error::NotFound { .. })));
 }
