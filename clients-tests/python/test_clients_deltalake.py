@@ -212,3 +212,18 @@ def test_deltalake_optimize_checkpoint_delete_merge_and_vacuum(mock):
     data_left = {k for k in keys(s3, f"{TABLE}/") if k.endswith(".parquet") and "/_delta_log/" not in k}
     assert data_left == live, "vacuum deleted exactly the files no longer in the table"
     assert sorted(DeltaTable(URI, storage_options=so).to_pyarrow_table().column("call_id").to_pylist()) == ids
+
+
+def test_deltalake_over_tls_with_ssl_cert_file(mock_tls, monkeypatch):
+    """TLS endpoint (self-signed): delta-rs' object store trusts `SSL_CERT_FILE` (plus the system
+    roots); no `AWS_ALLOW_HTTP`."""
+    creds, s3 = lake(mock_tls)
+    assert creds["endpoint"].startswith("https://localhost:"), creds
+    s3.create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("SSL_CERT_FILE", str(mock_tls.ca_bundle))
+    so = options(creds)
+    del so["AWS_ALLOW_HTTP"]
+    write_deltalake(URI, calls([1, 2], "2026-01-05"), partition_by=["day"], storage_options=so)
+    write_deltalake(URI, calls([3], "2026-01-06"), partition_by=["day"], mode="append", storage_options=so)
+    dt = DeltaTable(URI, storage_options=so)
+    assert dt.version() == 1 and sorted(dt.to_pyarrow_table().column("call_id").to_pylist()) == [1, 2, 3]

@@ -258,3 +258,25 @@ def test_duckdb_copy_to_a_target_with_trailing_slash(mock):
     con.execute(f"COPY (SELECT range AS i FROM range(10)) TO 's3://{BUCKET}/duck/slash/' "
                 f"(FORMAT parquet, PER_THREAD_OUTPUT)")
     assert con.execute(f"SELECT count(*) FROM read_parquet('s3://{BUCKET}/duck/slash//*.parquet')").fetchone()[0] == 10
+
+
+def test_s2_duckdb_over_tls_verifies_the_certificate(mock_tls):
+    """TLS endpoint (self-signed): `USE_SSL true` and httpfs' `ca_cert_file` setting; without the
+    CA the handshake is refused, so the certificate really is checked."""
+    m = mock_tls
+    t = m.tenant("acme")
+    creds = lake_credentials(m, m.token(t))
+    u = urlparse(creds["endpoint"])
+    assert u.scheme == "https", creds
+    s3 = m.s3_client(creds["access_key_id"], creds["secret_access_key"])
+    s3.create_bucket(Bucket="acme-tls")
+    s3.put_object(Bucket="acme-tls", Key="hello.txt", Body=b"hello over tls")
+    con = connect()
+    con.execute(f"CREATE SECRET lake (TYPE s3, KEY_ID '{creds['access_key_id']}', SECRET '{creds['secret_access_key']}', "
+                f"ENDPOINT '{u.netloc}', URL_STYLE 'path', USE_SSL true, REGION '{REGION}')")
+    with pytest.raises(duckdb.IOException, match="(?i)ssl|certificate"):
+        con.execute("SELECT content FROM read_blob('s3://acme-tls/hello.txt')").fetchall()
+    con.execute(f"SET ca_cert_file = '{m.ca_bundle}'")
+    assert con.execute("SELECT content FROM read_blob('s3://acme-tls/hello.txt')").fetchall() == [(b"hello over tls",)]
+    con.execute("COPY (SELECT 42 AS answer) TO 's3://acme-tls/answer.parquet' (FORMAT parquet)")
+    assert con.execute("SELECT answer FROM read_parquet('s3://acme-tls/answer.parquet')").fetchall() == [(42,)]

@@ -233,3 +233,30 @@ def test_s2_s5_minio_on_sea_read_only_folder(mock, tmp_path):
     errors = list(m.remove_objects(SEA_BUCKET, [DeleteObject(k) for k in sorted(files)[1:3]]))
     assert errors == []
     assert {o.object_name for o in m.list_objects(SEA_BUCKET, prefix=c.prefix)} == {sorted(files)[3]}
+
+
+def test_s2_minio_over_tls_with_a_ca_bundle(mock_tls):
+    """TLS endpoint (self-signed): `secure=True` and an urllib3 pool that trusts the mock's CA;
+    the default pool (system roots) refuses the certificate."""
+    import urllib3
+
+    sea = mock_tls.sea_tenant("acme", count=2)
+    c = sea.creds
+    u = urlparse(mock_tls.s3)
+    assert u.scheme == "https", mock_tls.s3
+    pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(mock_tls.ca_bundle), retries=False)
+    m = Minio(u.netloc, access_key=c.access_key_id, secret_key=c.secret_access_key, secure=True,
+              region=REGION, http_client=pool)
+    files = {f["sea"]["key"]: f for f in mock_tls.files(sea.token, tier="sea")}
+    assert {o.object_name for o in m.list_objects(SEA_BUCKET, prefix=c.prefix)} == set(files)
+    for key, f in files.items():
+        resp = m.get_object(SEA_BUCKET, key)
+        try:
+            assert hashlib.sha256(resp.read()).hexdigest() == f["sha256"]
+        finally:
+            resp.close()
+            resp.release_conn()
+    strict = Minio(u.netloc, access_key=c.access_key_id, secret_key=c.secret_access_key, secure=True,
+                   region=REGION, http_client=urllib3.PoolManager(cert_reqs="CERT_REQUIRED", retries=False))
+    with pytest.raises(urllib3.exceptions.SSLError):
+        strict.stat_object(SEA_BUCKET, sorted(files)[0])

@@ -184,3 +184,22 @@ def test_s2_polars_lists_and_reads_sea_but_an_mp4_is_not_parquet(mock):
     for key, f in files.items():
         body = s3.get_object(Bucket=SEA_BUCKET, Key=key)["Body"].read()
         assert hashlib.sha256(body).hexdigest() == f["sha256"]
+
+
+def test_s2_polars_over_tls_with_the_mocks_certificate(mock_tls, monkeypatch):
+    """TLS endpoint (self-signed): polars' Rust client trusts the system roots plus `SSL_CERT_FILE`
+    (rustls-native-certs); no `aws_allow_http`."""
+    m = mock_tls
+    t = m.tenant("acme")
+    creds = lake_credentials(m, m.token(t))
+    assert creds["endpoint"].startswith("https://localhost:"), creds
+    s3 = m.s3_client(creds["access_key_id"], creds["secret_access_key"])
+    s3.create_bucket(Bucket="acme-tls")
+    monkeypatch.setenv("SSL_CERT_FILE", str(m.ca_bundle))
+    so = storage_options(creds["endpoint"], creds["access_key_id"], creds["secret_access_key"])
+    del so["aws_allow_http"]
+    df = pl.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    df.write_parquet("s3://acme-tls/t.parquet", storage_options=so)
+    assert pl.read_parquet("s3://acme-tls/t.parquet", storage_options=so).equals(df)
+    body = s3.get_object(Bucket="acme-tls", Key="t.parquet")["Body"].read()
+    assert pl.read_parquet(body).equals(df)

@@ -201,3 +201,26 @@ def test_d8_s2_pyarrow_refused_writes_and_sea_reads(mock):
             out.write(b"x")
     with pytest.raises(OSError, match="(?i)access.?denied"):
         sfs.delete_dir_contents(f"{SEA_BUCKET}/")
+
+
+def test_s2_pyarrow_over_tls_with_tls_ca_file_path(mock_tls):
+    """TLS endpoint (self-signed): `scheme="https"` and `tls_ca_file_path`; without it the AWS SDK
+    refuses the certificate."""
+    m = mock_tls
+    t = m.tenant("acme")
+    creds = lake_credentials(m, m.token(t))
+    u = urlparse(creds["endpoint"])
+    assert u.scheme == "https", creds
+
+    def tls_fs(**extra: Any) -> pafs.S3FileSystem:
+        return pafs.S3FileSystem(access_key=creds["access_key_id"], secret_key=creds["secret_access_key"],
+                                 endpoint_override=u.netloc, scheme="https", region=REGION,
+                                 connect_timeout=10, request_timeout=60, **extra)
+
+    fs = tls_fs(tls_ca_file_path=str(m.ca_bundle), allow_bucket_creation=True)
+    fs.create_dir("acme-tls")
+    table = events(20_000)
+    pq.write_table(table, "acme-tls/events.parquet", filesystem=fs)
+    assert pq.read_table("acme-tls/events.parquet", filesystem=fs).equals(table)
+    with pytest.raises(OSError, match="(?i)ssl|certificate|curl"):
+        tls_fs().get_file_info("acme-tls/events.parquet")

@@ -214,3 +214,21 @@ def test_s2_s5_s3fs_sea_listing_reading_and_delete(mock):
     # The folder is now empty: S6 says it cannot be accessed at all.
     with pytest.raises(PermissionError):
         fs.ls(f"{SEA_BUCKET}/{c.prefix}")
+
+
+def test_s2_s3fs_over_tls_with_verify(mock_tls):
+    """TLS endpoint (self-signed): `client_kwargs={"verify": <CA bundle>}`."""
+    sea = mock_tls.sea_tenant("acme", count=2)
+    c = sea.creds
+    assert mock_tls.s3.startswith("https://localhost:"), mock_tls.s3
+    so = options(mock_tls.s3, c.access_key_id, c.secret_access_key)
+    so["client_kwargs"]["verify"] = str(mock_tls.ca_bundle)
+    fs = s3fs.S3FileSystem(**so)
+    files = {f"{SEA_BUCKET}/{f['sea']['key']}": f for f in mock_tls.files(sea.token, tier="sea")}
+    assert set(fs.ls(f"{SEA_BUCKET}/{c.prefix}")) == set(files)
+    for path, f in files.items():
+        assert hashlib.sha256(fs.cat_file(path)).hexdigest() == f["sha256"]
+    unverified = s3fs.S3FileSystem(**options(mock_tls.s3, c.access_key_id, c.secret_access_key),
+                                   config_kwargs={"retries": {"max_attempts": 1}})
+    with pytest.raises(Exception, match="(?i)ssl|certificate"):
+        unverified.ls(f"{SEA_BUCKET}/{c.prefix}")
