@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod credentials;
 pub mod datalake;
+pub mod expect_continue;
 pub mod front;
 pub mod lake_bucket;
 pub mod lake_fs;
@@ -20,9 +21,9 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use crate::app::App;
 
 /// Builds the S3 service for the S3 listener.
-pub fn service(app: Arc<App>) -> std::io::Result<S3Service> {
+pub fn service(app: Arc<App>) -> std::io::Result<expect_continue::CloseAfterBodilessExpect<S3Service>> {
     let fs = s3s_fs::FileSystem::new(app.store.s3_root()).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
     let mut builder = S3ServiceBuilder::new(front::S3Front::new(app.clone(), fs));
     builder.set_auth(auth::StoreAuth::new(app));
-    Ok(builder.build())
+    Ok(expect_continue::CloseAfterBodilessExpect::new(builder.build()))
 }
