@@ -15,7 +15,9 @@ use aws_sdk_s3::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Reg
 use aws_sdk_s3::error::{BoxError, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, EncodingType};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart, EncodingType,
+};
 use aws_sdk_s3::Client;
 use base64::Engine as _;
 use clients_tests::{s3_code, start, start_with, Mock, T0};
@@ -379,7 +381,8 @@ async fn checksum_headers_of_every_algorithm_on_multipart_parts_and_complete() {
             };
             done.push(p.build());
         }
-        s3.complete_multipart_upload()
+        let out = s3
+            .complete_multipart_upload()
             .bucket(LAKE)
             .key(&key)
             .upload_id(id)
@@ -387,6 +390,7 @@ async fn checksum_headers_of_every_algorithm_on_multipart_parts_and_complete() {
             .send()
             .await
             .unwrap_or_else(|e| panic!("complete {alg:?}: {e:?}"));
+        let completed = checksum_of!(out, &alg);
         let got = s3
             .get_object()
             .bucket(LAKE)
@@ -395,6 +399,31 @@ async fn checksum_headers_of_every_algorithm_on_multipart_parts_and_complete() {
             .send()
             .await
             .expect("get");
+        let completed = completed.unwrap_or_else(|| panic!("{alg:?}: CompleteMultipartUpload returns a checksum"));
+        let (kind, want) = if alg == ChecksumAlgorithm::Crc64Nvme {
+            // S3's default for CRC64NVME: the CRC of the whole object (the SDK validates it below).
+            (ChecksumType::FullObject, None)
+        } else {
+            // The others: COMPOSITE, the checksum of the part checksums, `-<parts>`.
+            (ChecksumType::Composite, Some("-2"))
+        };
+        assert_eq!(out.checksum_type(), Some(&kind), "{alg:?}");
+        if let Some(suffix) = want {
+            assert!(completed.ends_with(suffix), "{alg:?}: {completed}");
+        }
+        if alg == ChecksumAlgorithm::Sha256 {
+            let mut cat = Vec::new();
+            for p in &parts {
+                cat.extend(sha2::Sha256::digest(p));
+            }
+            assert_eq!(completed, format!("{}-2", b64(&sha2::Sha256::digest(&cat))));
+        }
+        assert_eq!(
+            checksum_of!(got, &alg).as_deref(),
+            Some(completed.as_str()),
+            "GET {alg:?}"
+        );
+        assert_eq!(got.checksum_type(), Some(&kind), "GET {alg:?}");
         assert_eq!(
             got.body.collect().await.expect("body").into_bytes().to_vec(),
             parts.concat(),
@@ -467,6 +496,40 @@ async fn wrong_checksum_value_is_a_400_and_stores_nothing() {
         .await
         .expect("list parts");
     assert!(parts.parts().is_empty(), "{parts:?}");
+    // A part checksum in CompleteMultipartUpload that does not match the stored part: InvalidPart.
+    let out = s3
+        .upload_part()
+        .bucket(LAKE)
+        .key("bad/mpu.bin")
+        .upload_id(id)
+        .part_number(1)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .expect("part");
+    let err = s3
+        .complete_multipart_upload()
+        .bucket(LAKE)
+        .key("bad/mpu.bin")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(out.e_tag().expect("etag"))
+                        .checksum_crc32(b64(&[0, 0, 0, 1]))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("wrong part checksum at completion");
+    assert_eq!(s3_code(&err), "InvalidPart");
+    let head = s3.head_object().bucket(LAKE).key("bad/mpu.bin").send().await;
+    assert_eq!(status(&head.expect_err("nothing stored")), 404);
 }
 
 // --- aws-chunked over TLS --------------------------------------------------------------------------------

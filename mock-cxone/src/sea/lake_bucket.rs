@@ -21,7 +21,9 @@
 //!   `a` vs `a/b` is a 409 `KeyConflict`; GET/HEAD honour If-Match, If-None-Match (304),
 //!   If-Modified-Since and If-Unmodified-Since, and `partNumber`; a suffix range longer than the
 //!   object returns all of it (206); deletes remove the sidecars; a multipart overwrite keeps no
-//!   stale checksum; UploadPart returns its checksums; ListParts is sorted and carries ETags;
+//!   stale checksum; UploadPart returns its checksums; when the parts carry checksums,
+//!   CompleteMultipartUpload checks them and records S3's object checksum (`COMPOSITE` `…-N`,
+//!   CRC64NVME `FULL_OBJECT`) for checksum-mode GET/HEAD, which report `ChecksumType`; ListParts is sorted and carries ETags;
 //!   an unknown upload id is `NoSuchUpload`; a tampered aws-chunked body is a 4xx.
 //! - `LastModified` is the mock-clock instant of the write (so with a clock frozen in the past,
 //!   `aws s3 sync` sees local files as newer and uploads them again, as it would against a
@@ -445,6 +447,15 @@ impl LakeBuckets {
     }
 }
 
+/// How an object's checksum was computed: as recorded for a multipart object, else over the
+/// whole object (`FULL_OBJECT`, every single PUT).
+fn checksum_type(info: Option<&InternalInfo>) -> ChecksumType {
+    let recorded = info
+        .and_then(|i| i.get(lake_fs::INFO_CHECKSUM_TYPE))
+        .and_then(|v| v.as_str());
+    ChecksumType::from(recorded.unwrap_or(ChecksumType::FULL_OBJECT).to_string())
+}
+
 /// A non-default storage class recorded for an object (D9 retention), if any.
 fn storage_class(info: Option<&InternalInfo>) -> Option<&str> {
     info?
@@ -782,6 +793,15 @@ impl LakeBuckets {
         }
         let mut resp = self.fs.get_object(req).await?;
         let out = &mut resp.output;
+        let c = (
+            &out.checksum_crc32,
+            &out.checksum_crc32c,
+            &out.checksum_sha1,
+            &out.checksum_sha256,
+        );
+        if c.0.is_some() || c.1.is_some() || c.2.is_some() || c.3.is_some() || out.checksum_crc64nvme.is_some() {
+            out.checksum_type = Some(checksum_type(found.info.as_ref()));
+        }
         out.last_modified = Some(found.last_modified);
         out.parts_count = parts_count;
         out.storage_class = storage_class(found.info.as_ref()).map(|c| StorageClass::from(c.to_string()));
@@ -827,6 +847,15 @@ impl LakeBuckets {
         }
         let mut resp = self.fs.head_object(req).await?;
         let out = &mut resp.output;
+        let c = (
+            &out.checksum_crc32,
+            &out.checksum_crc32c,
+            &out.checksum_sha1,
+            &out.checksum_sha256,
+        );
+        if c.0.is_some() || c.1.is_some() || c.2.is_some() || c.3.is_some() || out.checksum_crc64nvme.is_some() {
+            out.checksum_type = Some(checksum_type(found.info.as_ref()));
+        }
         if let Some((first, len, count)) = part {
             out.parts_count = count;
             if count.is_some() {
@@ -1139,6 +1168,7 @@ impl LakeBuckets {
             return Err(s3_error!(MalformedXML, "You must specify at least one part"));
         }
         let mut sizes = Vec::with_capacity(parts.len());
+        let mut given_sums = Vec::with_capacity(parts.len());
         for (i, part) in parts.iter().enumerate() {
             let n = part
                 .part_number
@@ -1178,7 +1208,17 @@ impl LakeBuckets {
                 }
             }
             sizes.push(meta.len());
+            let given = Checksum {
+                checksum_crc32: part.checksum_crc32.clone(),
+                checksum_crc32c: part.checksum_crc32c.clone(),
+                checksum_sha1: part.checksum_sha1.clone(),
+                checksum_sha256: part.checksum_sha256.clone(),
+                checksum_crc64nvme: part.checksum_crc64nvme.clone(),
+                ..Default::default()
+            };
+            given_sums.push((path, given));
         }
+        let object_sum = lake_fs::multipart_checksum(&given_sums).await?;
 
         let _locks = LockSet::new(&self.layout).write(&bucket, &key).acquire().await;
         self.own_locked(caller, &bucket)?;
@@ -1193,6 +1233,27 @@ impl LakeBuckets {
         let mut info = InternalInfo::new();
         info.insert("e_tag".into(), etag.into());
         info.insert(INFO_PART_SIZES.into(), serde_json::json!(sizes));
+        if let Some((sum, kind)) = object_sum {
+            // s3s-fs's sidecar fields: its GET/HEAD return them on whole-object reads.
+            for (name, v) in [
+                ("checksum_crc32", &sum.checksum_crc32),
+                ("checksum_crc32c", &sum.checksum_crc32c),
+                ("checksum_sha1", &sum.checksum_sha1),
+                ("checksum_sha256", &sum.checksum_sha256),
+                ("checksum_crc64nvme", &sum.checksum_crc64nvme),
+            ] {
+                if let Some(v) = v {
+                    info.insert(name.into(), v.clone().into());
+                }
+            }
+            info.insert(lake_fs::INFO_CHECKSUM_TYPE.into(), kind.as_str().into());
+            out.checksum_crc32 = sum.checksum_crc32;
+            out.checksum_crc32c = sum.checksum_crc32c;
+            out.checksum_sha1 = sum.checksum_sha1;
+            out.checksum_sha256 = sum.checksum_sha256;
+            out.checksum_crc64nvme = sum.checksum_crc64nvme;
+            out.checksum_type = Some(kind);
+        }
         self.finish_write(&bucket, &key, &kms, Some(info)).await?;
         out.location = Some(format!("{}/{bucket}/{key}", self.app.urls.s3.trim_end_matches('/')));
         out.bucket = Some(bucket);

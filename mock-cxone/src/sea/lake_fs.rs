@@ -584,6 +584,72 @@ fn get<'c>(c: &'c dto::Checksum, alg: &str) -> Option<&'c String> {
     }
 }
 
+/// The checksum S3 reports for a completed multipart upload whose parts all carry an `alg`
+/// checksum in the CompleteMultipartUpload body (`parts`: each part's file and those values),
+/// checked against the stored parts: CRC64NVME is `FULL_OBJECT` (the CRC of the whole object),
+/// the others `COMPOSITE` (the checksum of the concatenated binary part checksums, then
+/// `-<part count>`), S3's defaults. `None` when the parts carry no checksum; `InvalidPart` when a
+/// given value does not match its part.
+pub(crate) async fn multipart_checksum(
+    parts: &[(PathBuf, dto::Checksum)],
+) -> S3Result<Option<(dto::Checksum, dto::ChecksumType)>> {
+    let Some(alg) = ALGORITHMS
+        .into_iter()
+        .find(|a| !parts.is_empty() && parts.iter().all(|(_, c)| get(c, a).is_some()))
+    else {
+        return Ok(None);
+    };
+    let one = || {
+        ChecksumSpec {
+            algorithms: vec![alg],
+            ..Default::default()
+        }
+        .hasher()
+    };
+    let (mut full, mut composite) = (one(), one());
+    let mut buf = vec![0u8; 64 * 1024];
+    for (i, (path, given)) in parts.iter().enumerate() {
+        let mut part = one();
+        let mut f = tokio::fs::File::open(path).await.map_err(S3Error::internal_error)?;
+        loop {
+            let n = f.read(&mut buf).await.map_err(S3Error::internal_error)?;
+            if n == 0 {
+                break;
+            }
+            part.update(&buf[..n]);
+            full.update(&buf[..n]);
+        }
+        let value = get(&part.finalize(), alg).cloned().unwrap_or_default();
+        if get(given, alg) != Some(&value) {
+            return Err(s3_error!(
+                InvalidPart,
+                "The {alg} checksum given for part {} does not match the part.",
+                i + 1
+            ));
+        }
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&value)
+            .map_err(S3Error::internal_error)?;
+        composite.update(&raw);
+    }
+    let (value, kind) = if alg == "CRC64NVME" {
+        (get(&full.finalize(), alg).cloned(), dto::ChecksumType::FULL_OBJECT)
+    } else {
+        (
+            get(&composite.finalize(), alg).map(|v| format!("{v}-{}", parts.len())),
+            dto::ChecksumType::COMPOSITE,
+        )
+    };
+    let mut out = dto::Checksum::default();
+    if let Some(s) = slot(&mut out, alg) {
+        *s = value;
+    }
+    Ok(Some((out, dto::ChecksumType::from_static(kind))))
+}
+
+/// Key of a multipart object's checksum type (`COMPOSITE`, `FULL_OBJECT`), in its sidecar.
+pub(crate) const INFO_CHECKSUM_TYPE: &str = "checksum_type";
+
 impl ChecksumSpec {
     /// From a request's checksum headers, its algorithm header and its headers map.
     pub(crate) fn new(provided: dto::Checksum, algorithm: Option<&str>, headers: &http::HeaderMap) -> S3Result<Self> {
