@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +31,7 @@ import boto3
 import requests
 from botocore.config import Config
 
-from conftest import REGION, SEA_BUCKET, sha256_hex
+from conftest import REGION, SEA_BUCKET, VENV_BIN, sha256_hex
 from test_clients_rclone import (
     DATA_TYPES,
     EXPORT_PREFIX,
@@ -297,3 +298,43 @@ def test_expect_100_continue_on_an_empty_put_does_not_break_the_next_request_on_
     assert count(ok(cp), "upload") == 8, cp.stdout
     assert local_files(src) == {k: s3.get_object(Bucket="acme-empty", Key=f"spark/{k}")["Body"].read()
                                 for k in local_files(src)}
+
+
+def test_aws_cli_profiles_with_endpoint_url_in_the_config_file(mock, tmp_path):
+    """The set-up a user keeps: one profile per credential in `~/.aws/config` and
+    `~/.aws/credentials`, with the endpoint in the profile (`endpoint_url`), path-style
+    addressing, and SigV4 presigned URLs (CLI v1 presigns with SigV2 otherwise)."""
+    w = world(mock)
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile cxone-sea]\n"
+        f"region = {REGION}\n"
+        f"endpoint_url = {mock.s3}\n"
+        "s3 =\n    addressing_style = path\n"
+        "\n[profile cxone-lake]\n"
+        f"region = {REGION}\n"
+        f"endpoint_url = {mock.s3}\n"
+        "s3 =\n    addressing_style = path\n    signature_version = s3v4\n"
+    )
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        f"[cxone-sea]\naws_access_key_id = {w.sea.creds.access_key_id}\n"
+        f"aws_secret_access_key = {w.sea.creds.secret_access_key}\n"
+        f"\n[cxone-lake]\naws_access_key_id = {w.lake['access_key_id']}\n"
+        f"aws_secret_access_key = {w.lake['secret_access_key']}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(creds), AWS_PAGER="",
+               AWS_EC2_METADATA_DISABLED="true")
+
+    def aws(*args: str) -> str:
+        return ok(subprocess.run([str(VENV_BIN / "aws"), *args], env=env, capture_output=True, text=True,
+                                 timeout=120))
+
+    listing = aws("--profile", "cxone-sea", "s3", "ls", f"s3://{SEA_BUCKET}/{w.sea.creds.prefix}")
+    assert sorted(line.split()[-1] for line in listing.splitlines()) == sorted(w.sea_files)
+    rel, digest = sorted(w.export_checksums.items())[0]
+    url = aws("--profile", "cxone-lake", "s3", "presign", f"s3://{LAKE}/{EXPORT_PREFIX}{rel}").strip()
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "X-Amz-Signature=" in url, url
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200 and sha256_hex(r.content) == digest, r.text

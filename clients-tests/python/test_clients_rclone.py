@@ -373,8 +373,9 @@ def test_rclone_mkdir_creates_a_bucket_and_copy_uploads_a_tree_with_multipart(mo
 
     src = tmp_path / "tree"
     files = partitioned_tree(src)
-    # rclone's default upload cutoff is 200 MiB: lowered so the 12 MiB file goes up in 5 MiB parts.
-    rc.ok("copy", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", str(src), f"cxone:{bucket}/t/")
+    # rclone's default upload cutoff is 200 MiB: lowered so the 12 MiB file goes up in parts of
+    # the default chunk size (5 MiB).
+    rc.ok("copy", "--s3-upload-cutoff", "5M", str(src), f"cxone:{bucket}/t/")
     listed = {e["Path"]: e["Size"] for e in rc.lsjson(f"cxone:{bucket}/t/", "-R", "--files-only")}
     assert listed == {k: len(v) for k, v in files.items()}
     big = "year=2026/month=01/day=06/big.bin"
@@ -477,3 +478,23 @@ def test_rclone_is_installed():
     assert shutil.which("rclone") or Path(RCLONE).exists(), "rclone is not installed"
     out = subprocess.run([RCLONE, "version"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.startswith("rclone v"), out
+
+
+def test_sea_s2_rclone_over_tls_with_the_ca_certificate(mock_tls, tmp_path):
+    """S2 "optionally TLS": the mock with `--tls-cert`/`--tls-key` (self-signed, on `localhost`);
+    rclone trusts the certificate with its global `--ca-cert` flag."""
+    w = world(mock_tls)
+    assert mock_tls.s3.startswith("https://localhost:"), mock_tls.s3
+    rc, remote = sea_rclone(w, tmp_path)
+    ca = str(mock_tls.ca_bundle)
+    expected = w.sea_files
+    dest = tmp_path / "sea"
+    rc.ok("--ca-cert", ca, "copy", remote, str(dest))
+    got = local_files(dest)
+    assert {n: sha256_hex(d) for n, d in got.items()} == {n: f["sha256"] for n, f in expected.items()}
+    lake = lake_rclone(w, tmp_path)
+    files = lake.ok("--ca-cert", ca, "lsf", "-R", "--files-only", f"cxone:{LAKE}/{EXPORT_PREFIX}").split()
+    assert set(files) == set(w.export_checksums) | w.export_manifests
+    # Without the CA the certificate is refused.
+    bad = rc.run("--retries", "1", "--low-level-retries", "1", "lsf", remote)
+    assert bad.returncode != 0 and "certificate" in bad.stderr, bad.stderr

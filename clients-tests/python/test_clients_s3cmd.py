@@ -44,18 +44,20 @@ S3CMD = "/usr/bin/s3cmd"
 EX_ACCESSDENIED = 77
 
 
-def s3cfg(path: Path, endpoint: str, key: str, secret: str) -> Path:
+def s3cfg(path: Path, endpoint: str, key: str, secret: str, ca: Path | None = None) -> Path:
     """The `.s3cfg` a user writes for an S3-compatible endpoint: `host_bucket` equal to
-    `host_base` means path-style addressing; `signature_v2 = False` keeps SigV4."""
+    `host_base` means path-style addressing; `signature_v2 = False` keeps SigV4. Over TLS,
+    `use_https = True` and the CA of a self-signed certificate in `ca_certs_file`."""
     u = urlparse(endpoint)
-    assert u.scheme == "http", endpoint
+    assert u.scheme == ("https" if ca else "http"), endpoint
+    tls = f"use_https = True\nca_certs_file = {ca}\ncheck_ssl_certificate = True\n" if ca else "use_https = False\n"
     path.write_text(
         "[default]\n"
         f"access_key = {key}\n"
         f"secret_key = {secret}\n"
         f"host_base = {u.netloc}\n"
         f"host_bucket = {u.netloc}\n"
-        "use_https = False\n"
+        + tls +
         f"bucket_location = {REGION}\n"
         "signature_v2 = False\n"
     )
@@ -289,3 +291,21 @@ def test_s3cmd_sync_up_a_partitioned_tree_and_del_rm_r(mock, tmp_path):
     assert "s3://acme-lake" not in s3.ok("ls").split()
     # The exports are untouched.
     assert len(s3.objects(f"s3://{LAKE}/")) == len(w.export_checksums) + len(w.export_manifests)
+
+
+def test_sea_s2_s3cmd_over_tls_with_the_ca_certificate(mock_tls, tmp_path):
+    """S2 "optionally TLS": the mock with `--tls-cert`/`--tls-key` (self-signed, on `localhost`),
+    s3cmd with `use_https = True` and `ca_certs_file`."""
+    w = world(mock_tls)
+    c = w.sea.creds
+    s3 = S3cmd(s3cfg(tmp_path / "sea.s3cfg", mock_tls.s3, c.access_key_id, c.secret_access_key,
+                     ca=mock_tls.ca_bundle))
+    folder = f"s3://{SEA_BUCKET}/{c.prefix}"
+    dest = tmp_path / "sea"
+    s3.ok("sync", folder, f"{dest}/")
+    assert {n: sha256_hex(d) for n, d in local_files(dest).items()} == {
+        n: f["sha256"] for n, f in w.sea_files.items()}
+    lake = S3cmd(s3cfg(tmp_path / "lake.s3cfg", mock_tls.s3, w.lake["access_key_id"],
+                       w.lake["secret_access_key"], ca=mock_tls.ca_bundle))
+    root = f"s3://{LAKE}/{EXPORT_PREFIX}"
+    assert set(lake.objects(root)) == {root + k for k in set(w.export_checksums) | w.export_manifests}
