@@ -260,3 +260,35 @@ def test_s2_minio_over_tls_with_a_ca_bundle(mock_tls):
                    region=REGION, http_client=urllib3.PoolManager(cert_reqs="CERT_REQUIRED", retries=False))
     with pytest.raises(urllib3.exceptions.SSLError):
         strict.stat_object(SEA_BUCKET, sorted(files)[0])
+
+
+def test_minio_versions_and_tags_on_an_unversioned_lake_bucket(mock):
+    """`include_version=True` listings, `get_bucket_versioning` and `get_object_tags` get what S3
+    gives for a bucket that never had versioning (each was 501 NotImplemented before)."""
+    jobs, creds, other = exported(mock)
+    m = lake_client(creds)
+    assert m.get_bucket_versioning(BUCKET).status in (None, "Off"), "never enabled: no Status"
+    expected = {u.removeprefix(f"s3://{BUCKET}/") for j in jobs for u in j["output_files"] + j["manifests"]}
+    versions = list(m.list_objects(BUCKET, prefix=PREFIX, recursive=True, include_version=True))
+    assert sorted(o.object_name for o in versions) == sorted(expected), "one version per object"
+    assert all(o.is_latest == "true" or o.is_latest is True for o in versions), [o.is_latest for o in versions]
+    assert {o.version_id for o in versions} <= {"null", None}
+    # Paged: two keys per ListObjectVersions page, markers carried over.
+    m.put_object(BUCKET, "v/a", io.BytesIO(b"a"), 1)
+    m.put_object(BUCKET, "v/b", io.BytesIO(b"b"), 1)
+    m.put_object(BUCKET, "v/c", io.BytesIO(b"c"), 1)
+    s3 = mock.s3_client(creds["access_key_id"], creds["secret_access_key"])
+    pages = list(s3.get_paginator("list_object_versions").paginate(
+        Bucket=BUCKET, Prefix="v/", PaginationConfig={"PageSize": 2}))
+    assert [[v["Key"] for v in p.get("Versions", [])] for p in pages] == [["v/a", "v/b"], ["v/c"]]
+    assert all(v["VersionId"] == "null" and v["IsLatest"] for p in pages for v in p["Versions"])
+    assert m.get_object_tags(BUCKET, "v/a") is None, "no tags"
+    with pytest.raises(S3Error) as e:
+        m.get_object_tags(BUCKET, "v/none")
+    assert e.value.code == "NoSuchKey", e.value
+    o = lake_client(other)
+    for call in (lambda: o.get_bucket_versioning(BUCKET), lambda: o.get_object_tags(BUCKET, "v/a"),
+                 lambda: list(o.list_objects(BUCKET, include_version=True))):
+        with pytest.raises(S3Error) as e:
+            call()
+        assert e.value.code == "AccessDenied", e.value

@@ -232,3 +232,31 @@ def test_s2_s3fs_over_tls_with_verify(mock_tls):
                                    config_kwargs={"retries": {"max_attempts": 1}})
     with pytest.raises(Exception, match="(?i)ssl|certificate"):
         unverified.ls(f"{SEA_BUCKET}/{c.prefix}")
+
+
+def test_s3fs_version_aware_and_tags_on_an_unversioned_lake_bucket(mock):
+    """What S3 answers for a bucket that never had versioning: s3fs' `version_aware=True` lists
+    versions (ListObjectVersions: one `null` version per object) and `get_tags` is an empty set.
+    Both were 501 NotImplemented before the mock answered them."""
+    jobs, creds, other = exported(mock)
+    so = lake_options(creds)
+    fs = s3fs.S3FileSystem(version_aware=True, **so)
+    data_files = {no_scheme(u) for j in jobs for u in j["output_files"]}
+    manifests = {no_scheme(u) for j in jobs for u in j["manifests"]}
+    assert set(fs.find(f"{BUCKET}/{PREFIX}")) == data_files | manifests
+    path = sorted(data_files)[0]
+    versions = fs.object_version_info(path)
+    assert len(versions) == 1, versions
+    assert versions[0]["VersionId"] == "null" and versions[0]["IsLatest"] is True, versions
+    assert versions[0]["Size"] == fs.info(path)["size"]
+    body = fs.cat_file(path)
+    assert "sha256:" + hashlib.sha256(body).hexdigest() in {c for j in jobs for c in j["checksums"].values()}
+    assert fs.get_tags(path) == {}
+    with pytest.raises(FileNotFoundError):
+        fs.get_tags(f"{BUCKET}/{PREFIX}no-such-file")
+    # Another tenant gets nothing, versions or tags.
+    ofs = s3fs.S3FileSystem(version_aware=True, **lake_options(other))
+    with pytest.raises(PermissionError):
+        ofs.object_version_info(path)
+    with pytest.raises(PermissionError):
+        ofs.get_tags(path)

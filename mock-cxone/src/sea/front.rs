@@ -1,7 +1,10 @@
 //! The S3 operations, routed by bucket and caller: `cxone-sea` is served by [`super::sea_bucket`]
 //! from SEA metadata with derived bytes (tenants may only read and delete in their own folder);
 //! every other bucket is a tenant's data-lake bucket, served by [`super::lake_bucket`] over
-//! s3s-fs for its owner only.
+//! s3s-fs for its owner only; [`unversioned`] adds what S3 answers about versions and tags on
+//! such a (never versioned) bucket.
+
+mod unversioned;
 
 use std::sync::Arc;
 
@@ -196,5 +199,29 @@ impl S3 for S3Front {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let bucket = req.input.bucket.clone();
         route!(self, req, &bucket, sea: sea_refuses, lake: LakeBuckets::abort_multipart_upload)
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        let bucket = req.input.bucket.clone();
+        route!(self, req, &bucket, sea: sea_refuses, lake: unversioned::get_bucket_versioning)
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let bucket = req.input.bucket.clone();
+        route!(self, req, &bucket, sea: sea_refuses, lake: unversioned::list_object_versions)
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        route!(self, req, &bucket, sea: sea_refuses, lake: unversioned::get_object_tagging)
     }
 }
