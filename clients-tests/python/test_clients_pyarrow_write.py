@@ -164,9 +164,9 @@ def test_pyarrow_directories_get_file_info_and_delete_dir(mock):
         fs.delete_file(f"{BUCKET}/no-such-file")
 
 
-@pytest.mark.xfail(strict=False, reason="the mock keeps folder markers (`dir/`) as folders, invisible to "
-                   "HEAD and listings (documented in lake_bucket.rs), so an empty created directory "
-                   "does not show; on S3 the marker is listed and pyarrow reports a Directory")
+@pytest.mark.xfail(strict=False, reason="the mock keeps folder markers (`dir/`) as folders that answer "
+                   "HEAD/GET but are invisible to listings (documented in lake_bucket.rs); pyarrow finds "
+                   "an empty directory by listing `dir/` with max-keys=1, where S3 returns the marker")
 def test_pyarrow_create_dir_shows_an_empty_directory(mock):
     _, fs, _ = lake(mock)
     fs.create_dir(BUCKET)
