@@ -240,12 +240,11 @@ def test_aws_s3_cp_multipart_20_mib_with_default_checksums_and_head_object_check
     assert head["ContentLength"] == 20 * MIB
     assert head["ETag"].strip('"').endswith("-3"), head  # 8 + 8 + 4 MiB parts
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"], head
-    # The CLI uploaded every part with its CRC32. S3 then answers the composite checksum (the
-    # CRC32 of the parts' CRC32s, "-<parts>"); if the mock answers one, it must be that.
+    # The CLI uploaded every part with its CRC32: S3 answers the composite checksum, the CRC32 of
+    # the parts' CRC32s, "-<parts>".
     parts = [data[i:i + 8 * MIB] for i in range(0, len(data), 8 * MIB)]
     composite = crc32_b64(b"".join(zlib.crc32(p).to_bytes(4, "big") for p in parts)) + f"-{len(parts)}"
-    if "ChecksumCRC32" in head:
-        assert head["ChecksumCRC32"] == composite, head
+    assert head.get("ChecksumCRC32") == composite and head.get("ChecksumType") == "COMPOSITE", head
     back = tmp_path / "back.bin"
     ok(mock.aws(lake(w), "s3", "cp", "--no-progress", "s3://acme-big/in/big.bin", str(back)))
     assert back.read_bytes() == data
@@ -257,6 +256,7 @@ def test_aws_s3_cp_multipart_20_mib_with_default_checksums_and_head_object_check
     head = json.loads(ok(mock.aws(lake(w), "s3api", "head-object", "--bucket", "acme-big", "--key", "in/small.json",
                                   "--checksum-mode", "ENABLED", "--output", "json")))
     assert head["ChecksumCRC32"] == crc32_b64(small.read_bytes()), head
+    assert head.get("ChecksumType") == "FULL_OBJECT", head
     assert head["ContentLength"] == len(small.read_bytes())
     # get-object with checksum mode: the CLI validates the CRC32 of what it receives.
     out = tmp_path / "small.out"
