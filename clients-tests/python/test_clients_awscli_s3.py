@@ -338,3 +338,24 @@ def test_aws_cli_profiles_with_endpoint_url_in_the_config_file(mock, tmp_path):
     assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "X-Amz-Signature=" in url, url
     r = requests.get(url, timeout=30)
     assert r.status_code == 200 and sha256_hex(r.content) == digest, r.text
+
+
+def test_sea_s2_aws_cli_over_tls_with_ca_bundle(mock_tls, tmp_path):
+    """S2 "optionally TLS": the mock with `--tls-cert`/`--tls-key` (self-signed, on `localhost`),
+    the CLI with `--ca-bundle` (the helper adds it); refused without it."""
+    w = world(mock_tls)
+    assert mock_tls.s3.startswith("https://localhost:"), mock_tls.s3
+    folder = f"s3://{SEA_BUCKET}/{w.sea.creds.prefix}"
+    dest = tmp_path / "sea"
+    ok(mock_tls.aws(w.sea.creds, "s3", "sync", "--no-progress", folder, str(dest)))
+    assert {n: sha256_hex(d) for n, d in local_files(dest).items()} == {
+        n: f["sha256"] for n, f in w.sea_files.items()}
+    listing = ok(mock_tls.aws(lake(w), "s3", "ls", "--recursive", "--summarize", f"s3://{LAKE}/"))
+    assert re.search(rf"Total Objects: {len(w.export_checksums) + len(w.export_manifests)}\b", listing), listing
+    bundle = mock_tls.ca_bundle
+    mock_tls.ca_bundle = None  # the same command without --ca-bundle
+    try:
+        bad = mock_tls.aws(w.sea.creds, "s3", "ls", folder)
+    finally:
+        mock_tls.ca_bundle = bundle
+    assert bad.returncode != 0 and "SSL" in bad.stderr, bad.stderr
