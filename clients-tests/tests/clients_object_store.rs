@@ -6,7 +6,7 @@
 //! checked against the job's checksums (D3/D6). SEA (S2): list, get, ranges; writes refused.
 
 use clients_tests::{sha256_hex, split_uri, start, Mock};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{Error, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
@@ -326,4 +326,91 @@ async fn object_store_sea_s2_put_is_refused_and_stores_nothing() {
     let err = st.put_multipart(&p).await.expect_err("multipart refused too");
     assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
     assert!(matches!(st.head(&p).await, Err(Error::NotFound { .. })));
+}
+
+#[tokio::test]
+async fn object_store_lake_bulk_delete_list_with_offset_and_conditional_get() {
+    let (_m, st) = lake().await;
+    // delta-rs lists its log after the last version it knows (start-after).
+    for v in 0..4 {
+        let p = Path::from(format!("tbl/_delta_log/{v:020}.json"));
+        st.put(&p, PutPayload::from(format!("{{\"v\":{v}}}").into_bytes()))
+            .await
+            .expect("put");
+    }
+    let after: Vec<String> = st
+        .list_with_offset(
+            Some(&Path::from("tbl/_delta_log")),
+            &Path::from(format!("tbl/_delta_log/{:020}.json", 1)),
+        )
+        .map_ok(|o| o.location.to_string())
+        .try_collect()
+        .await
+        .expect("list with offset");
+    assert_eq!(
+        after,
+        [
+            format!("tbl/_delta_log/{:020}.json", 2),
+            format!("tbl/_delta_log/{:020}.json", 3)
+        ]
+    );
+    // Conditional GET: the ETag a reader cached.
+    let p = Path::from(format!("tbl/_delta_log/{:020}.json", 0));
+    let etag = st.head(&p).await.expect("head").e_tag.expect("etag");
+    let opts = object_store::GetOptions {
+        if_none_match: Some(etag.clone()),
+        ..Default::default()
+    };
+    let r = st.get_opts(&p, opts).await;
+    assert!(matches!(r, Err(Error::NotModified { .. })), "{r:?}");
+    let opts = object_store::GetOptions {
+        if_match: Some("\"0000\"".into()),
+        ..Default::default()
+    };
+    let r = st.get_opts(&p, opts).await;
+    assert!(matches!(r, Err(Error::Precondition { .. })), "{r:?}");
+    // Bulk delete (DeleteObjects), as DataFusion and delta-rs vacuum do.
+    let all = st.list(Some(&Path::from("tbl"))).map_ok(|o| o.location).boxed();
+    let deleted: Vec<Path> = st.delete_stream(all).try_collect().await.expect("bulk delete");
+    assert_eq!(deleted.len(), 4);
+    assert!(list(&st, Some(&Path::from("tbl"))).await.is_empty());
+}
+
+#[tokio::test]
+async fn object_store_lake_with_checksum_algorithm_sha256_and_crc64nvme() {
+    use object_store::aws::Checksum;
+    let m = start().await;
+    let (k, s) = lake_keys(&m).await;
+    m.s3(&k, &s)
+        .create_bucket()
+        .bucket(LAKE)
+        .send()
+        .await
+        .expect("create bucket");
+    for alg in [Checksum::SHA256, Checksum::CRC64NVME] {
+        // Users who want integrity checks on upload set this (object_store sends no checksum
+        // by default).
+        let st = AmazonS3Builder::new()
+            .with_endpoint(m.handle.s3_url())
+            .with_allow_http(true)
+            .with_bucket_name(LAKE)
+            .with_access_key_id(&k)
+            .with_secret_access_key(&s)
+            .with_region("us-east-1")
+            .with_checksum_algorithm(alg)
+            .build()
+            .expect("store");
+        let p = Path::from(format!("sums/{alg:?}/one.bin"));
+        let body = bytes(70_000, 3);
+        st.put(&p, PutPayload::from(body.clone())).await.expect("put");
+        assert_eq!(get(&st, &p).await, body);
+        let p = Path::from(format!("sums/{alg:?}/mpu.bin"));
+        let mut up = st.put_multipart(&p).await.expect("create");
+        let parts = [bytes(5 << 20, 1), bytes(999, 2)];
+        for part in &parts {
+            up.put_part(PutPayload::from(part.clone())).await.expect("part");
+        }
+        up.complete().await.expect("complete");
+        assert_eq!(sha256_hex(&get(&st, &p).await), sha256_hex(&parts.concat()));
+    }
 }
