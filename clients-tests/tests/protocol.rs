@@ -812,18 +812,9 @@ async fn read_head(sock: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> (u16,
     }
 }
 
-#[tokio::test]
-async fn expect_100_continue_put_gets_100_then_200_and_stores_the_body() {
-    let (m, s3) = lake().await;
-    let body = bytes(100_000, 3);
-    let cfg = PresigningConfig::expires_in(Duration::from_secs(300)).expect("config");
-    let pre = s3
-        .put_object()
-        .bucket(LAKE)
-        .key("continue/a.bin")
-        .presigned(cfg)
-        .await
-        .expect("presign");
+/// Sends a presigned PUT of `body` with `Expect: 100-continue` over a bare socket, the body only
+/// after `100 Continue` (as curl and the AWS CLI do): the final status and response head.
+async fn put_expecting_continue(pre: &aws_sdk_s3::presigning::PresignedRequest, body: &[u8]) -> (u16, String) {
     let url = reqwest::Url::parse(pre.uri()).expect("url");
     let authority = format!("{}:{}", url.host_str().expect("host"), url.port().expect("port"));
     let target = format!("{}?{}", url.path(), url.query().expect("query"));
@@ -840,14 +831,55 @@ async fn expect_100_continue_put_gets_100_then_200_and_stores_the_body() {
     let mut buf = Vec::new();
     let (mut code, mut text) = read_head(&mut sock, &mut buf).await;
     if code == 100 {
-        sock.write_all(&body).await.expect("body");
+        sock.write_all(body).await.expect("body");
         (code, text) = read_head(&mut sock, &mut buf).await;
     }
+    (code, text)
+}
+
+fn presign_cfg() -> PresigningConfig {
+    PresigningConfig::expires_in(Duration::from_secs(300)).expect("config")
+}
+
+#[tokio::test]
+async fn expect_100_continue_put_gets_100_then_200_and_stores_the_body() {
+    let (_m, s3) = lake().await;
+    let body = bytes(100_000, 3);
+    let pre = s3
+        .put_object()
+        .bucket(LAKE)
+        .key("continue/a.bin")
+        .presigned(presign_cfg())
+        .await
+        .expect("presign");
+    let (code, text) = put_expecting_continue(&pre, &body).await;
     assert_eq!(code, 200, "{text}");
     assert!(text.to_ascii_lowercase().contains("etag:"), "{text}");
-    drop(sock);
     assert_eq!(get(&s3, LAKE, "continue/a.bin").await, body);
-    let _ = m;
+}
+
+#[tokio::test]
+async fn expect_100_continue_put_refused_on_sea_is_a_403_and_stores_nothing() {
+    let (_m, s3, keys) = sea(1).await;
+    let folder = keys[0].split_once('/').expect("folder").0;
+    let key = format!("{folder}/upload.bin");
+    let pre = s3
+        .put_object()
+        .bucket(SEA)
+        .key(&key)
+        .presigned(presign_cfg())
+        .await
+        .expect("presign");
+    let (code, text) = put_expecting_continue(&pre, &bytes(50_000, 1)).await;
+    assert_eq!(code, 403, "{text}");
+    let err = s3
+        .head_object()
+        .bucket(SEA)
+        .key(&key)
+        .send()
+        .await
+        .expect_err("nothing stored");
+    assert_eq!(status(&err), 404);
 }
 
 // --- keys ------------------------------------------------------------------------------------------------
@@ -1388,4 +1420,36 @@ async fn presigned_get_works_on_sea_and_lake_and_an_expired_one_is_403() {
     let r = expired(s3.clone(), LAKE, "pre/a.txt".into()).await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.expect("body").contains("<Code>AccessDenied</Code>"));
+}
+
+#[tokio::test]
+async fn presigned_get_with_response_header_overrides_on_sea_and_lake() {
+    // Download links in browsers ask for a file name and type through response-* parameters.
+    async fn check(s3: &Client, bucket: &str, key: &str) {
+        let cfg = PresigningConfig::expires_in(Duration::from_secs(300)).expect("config");
+        let pre = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .response_content_disposition("attachment; filename=\"call.mp4\"")
+            .response_content_type("application/octet-stream")
+            .response_cache_control("no-store")
+            .presigned(cfg)
+            .await
+            .expect("presign");
+        let r = reqwest::get(pre.uri()).await.expect("GET");
+        assert_eq!(r.status(), 200, "{bucket}/{key}");
+        let h = r.headers();
+        assert_eq!(
+            h["content-disposition"], "attachment; filename=\"call.mp4\"",
+            "{bucket}"
+        );
+        assert_eq!(h["content-type"], "application/octet-stream", "{bucket}");
+        assert_eq!(h["cache-control"], "no-store", "{bucket}");
+    }
+    let (_m, sea_s3, keys) = sea(1).await;
+    check(&sea_s3, SEA, &keys[0]).await;
+    let (_m, s3) = lake().await;
+    put(&s3, LAKE, "dl/a.mp4", b"bytes").await;
+    check(&s3, LAKE, "dl/a.mp4").await;
 }
