@@ -278,8 +278,10 @@ def test_sea_s2_rclone_writes_into_sea_are_access_denied(mock, tmp_path):
     cp = rc.run("copyto", "--retries", "1", str(src), f"{remote}upload.mp4")
     assert cp.returncode != 0, cp.stderr
     assert "AccessDenied" in cp.stderr, cp.stderr
-    cp = rc.run("mkdir", f"cxone:{SEA_BUCKET}/{w.sea.creds.prefix}sub")
-    # A "directory" on S3 is only a prefix: mkdir of a subfolder is a no-op for rclone, never a write.
+    # rclone's mkdir sends CreateBucket for the bucket (a folder is only a prefix): refused too,
+    # as an IAM policy without s3:CreateBucket refuses it on real S3.
+    mkdir = rc.run("mkdir", "--retries", "1", f"cxone:{SEA_BUCKET}/{w.sea.creds.prefix}sub")
+    assert mkdir.returncode != 0 and "AccessDenied" in mkdir.stderr, mkdir.stderr
     assert sorted(rc.ok("lsf", remote).split()) == before
     # ListBuckets is refused for a SEA credential (the documented "Add External Bucket").
     lsd = rc.run("lsd", "cxone:")
