@@ -1453,3 +1453,102 @@ async fn presigned_get_with_response_header_overrides_on_sea_and_lake() {
     put(&s3, LAKE, "dl/a.mp4", b"bytes").await;
     check(&s3, LAKE, "dl/a.mp4").await;
 }
+
+#[tokio::test]
+async fn copy_object_keeps_or_recomputes_the_checksum_and_conditional_complete() {
+    let (_m, s3) = lake().await;
+    let body = bytes(20_000, 9);
+    let put_out = s3
+        .put_object()
+        .bucket(LAKE)
+        .key("copy/src.bin")
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .expect("put");
+    let src_sum = put_out.checksum_sha256().expect("sha256").to_string();
+    // Without an algorithm the copy keeps the source's checksum, as S3 does.
+    s3.copy_object()
+        .bucket(LAKE)
+        .key("copy/same.bin")
+        .copy_source(format!("{LAKE}/copy/src.bin"))
+        .send()
+        .await
+        .expect("copy");
+    let got = s3
+        .head_object()
+        .bucket(LAKE)
+        .key("copy/same.bin")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(got.checksum_sha256(), Some(src_sum.as_str()));
+    // With one, the copy is checksummed with it.
+    let out = s3
+        .copy_object()
+        .bucket(LAKE)
+        .key("copy/crc64.bin")
+        .copy_source(format!("{LAKE}/copy/src.bin"))
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .send()
+        .await
+        .expect("copy with algorithm");
+    let copied = out
+        .copy_object_result()
+        .and_then(|r| r.checksum_crc64_nvme())
+        .map(str::to_string);
+    let got = s3
+        .get_object()
+        .bucket(LAKE)
+        .key("copy/crc64.bin")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("get");
+    assert!(got.checksum_crc64_nvme().is_some(), "{got:?}");
+    assert_eq!(copied.as_deref(), got.checksum_crc64_nvme());
+    assert_eq!(got.body.collect().await.expect("validated").into_bytes().to_vec(), body);
+
+    // CompleteMultipartUpload with If-None-Match: * on an existing key: 412, nothing replaced.
+    let up = s3
+        .create_multipart_upload()
+        .bucket(LAKE)
+        .key("copy/src.bin")
+        .send()
+        .await
+        .expect("create");
+    let id = up.upload_id().expect("id");
+    let part = s3
+        .upload_part()
+        .bucket(LAKE)
+        .key("copy/src.bin")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"new"))
+        .send()
+        .await
+        .expect("part");
+    let err = s3
+        .complete_multipart_upload()
+        .bucket(LAKE)
+        .key("copy/src.bin")
+        .upload_id(id)
+        .if_none_match("*")
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().expect("etag"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("the key exists");
+    assert_eq!(status(&err), 412, "{err:?}");
+    assert_eq!(get(&s3, LAKE, "copy/src.bin").await, body);
+}

@@ -987,6 +987,7 @@ impl LakeBuckets {
         prepare_write(&self.layout, &bucket, &key)?;
         let src_has_meta = self.layout.metadata_path(&src_bucket, &src_key).exists();
         let same = src_bucket == bucket && src_key == key;
+        let algorithm = req.input.checksum_algorithm.clone();
         let mut resp = self.fs.copy_object(req).await?;
         if !replace && !src_has_meta && !same {
             // s3s-fs copies the source's metadata sidecar only when there is one: drop ours.
@@ -998,10 +999,47 @@ impl LakeBuckets {
             .unwrap_or_default();
         info.remove(INFO_PART_SIZES);
         info.remove(lake_fs::INFO_STORAGE_CLASS);
+        // `x-amz-checksum-algorithm` on a copy: S3 checksums the copy with it, in place of the
+        // source's (s3s-fs keeps the source's, and so does the copy here without one).
+        let recomputed = match &algorithm {
+            Some(alg) => {
+                let sum = lake_fs::checksum_file(&self.layout.object_path(&bucket, &key), alg.as_str()).await?;
+                info.remove(lake_fs::INFO_CHECKSUM_TYPE);
+                for name in [
+                    "checksum_crc32",
+                    "checksum_crc32c",
+                    "checksum_sha1",
+                    "checksum_sha256",
+                    "checksum_crc64nvme",
+                ] {
+                    info.remove(name);
+                }
+                for (name, v) in [
+                    ("checksum_crc32", &sum.checksum_crc32),
+                    ("checksum_crc32c", &sum.checksum_crc32c),
+                    ("checksum_sha1", &sum.checksum_sha1),
+                    ("checksum_sha256", &sum.checksum_sha256),
+                    ("checksum_crc64nvme", &sum.checksum_crc64nvme),
+                ] {
+                    if let Some(v) = v {
+                        info.insert(name.into(), v.clone().into());
+                    }
+                }
+                Some(sum)
+            }
+            None => None,
+        };
         let now = self.finish_write(&bucket, &key, &kms, Some(info)).await?;
         let out = &mut resp.output;
         if let Some(r) = out.copy_object_result.as_mut() {
             r.last_modified = Some(ts(now));
+            if let Some(sum) = recomputed {
+                r.checksum_crc32 = sum.checksum_crc32;
+                r.checksum_crc32c = sum.checksum_crc32c;
+                r.checksum_sha1 = sum.checksum_sha1;
+                r.checksum_sha256 = sum.checksum_sha256;
+                r.checksum_crc64nvme = sum.checksum_crc64nvme;
+            }
         }
         out.server_side_encryption = Self::aws_kms();
         out.ssekms_key_id = Some(kms);

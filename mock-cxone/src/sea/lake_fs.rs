@@ -647,6 +647,28 @@ pub(crate) async fn multipart_checksum(
     Ok(Some((out, dto::ChecksumType::from_static(kind))))
 }
 
+/// The `alg` checksum (`CRC32`... as S3 names them) of a stored file; `InvalidArgument` for an
+/// algorithm S3 does not have.
+pub(crate) async fn checksum_file(path: &Path, alg: &str) -> S3Result<dto::Checksum> {
+    let Some(alg) = ALGORITHMS.into_iter().find(|a| a.eq_ignore_ascii_case(alg)) else {
+        return Err(s3_error!(InvalidArgument, "Unsupported checksum algorithm {alg:?}"));
+    };
+    let mut h = ChecksumSpec {
+        algorithms: vec![alg],
+        ..Default::default()
+    }
+    .hasher();
+    let mut f = tokio::fs::File::open(path).await.map_err(S3Error::internal_error)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).await.map_err(S3Error::internal_error)?;
+        if n == 0 {
+            return Ok(h.finalize());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
 /// Key of a multipart object's checksum type (`COMPOSITE`, `FULL_OBJECT`), in its sidecar.
 pub(crate) const INFO_CHECKSUM_TYPE: &str = "checksum_type";
 
