@@ -15,7 +15,7 @@ S3FS_TESTS := clients-tests/python/test_clients_s3fs.py
 APT_TOOLS := rclone s3cmd
 CARGO     ?= cargo
 
-.PHONY: run test test-rust test-python bench lint fmt venv venv-s3fs apt-tools build clean
+.PHONY: run test test-rust test-python bench bench-tools lint fmt venv venv-s3fs apt-tools build clean
 
 run:
 	$(CARGO) run --release -p mock-cxone -- serve
@@ -58,10 +58,22 @@ $(VENV)/.installed: $(PYREQS)
 	$(VENV)/bin/pip install --quiet -r $(PYREQS)
 	touch $@
 
-bench: venv
-	$(CARGO) build --release -p mock-cxone --bin mock-cxone --example export_bench
+# The anchors are installed here, not by `make test`: s3s-fs (the S3 library we build on, as a
+# server) from crates.io into target/bench-tools, nginx from Debian; moto is in the virtualenv.
+S3SFS_BIN := target/bench-tools/bin/s3s-fs
+
+bench: venv bench-tools
+	$(CARGO) build --release -p mock-cxone --bin mock-cxone --example export_bench --example s3load
 	MOCK_CXONE_BIN=$(CURDIR)/target/release/mock-cxone EXPORT_BENCH_BIN=$(CURDIR)/target/release/examples/export_bench \
-		$(PY) bench/bench.py --out docs/benchmarks.md
+		S3LOAD_BIN=$(CURDIR)/target/release/examples/s3load S3SFS_BIN=$(CURDIR)/$(S3SFS_BIN) \
+		$(PY) bench/bench.py --out docs/benchmarks.md --json target/bench.json
+
+bench-tools: $(S3SFS_BIN)
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get install -y -q nginx >/dev/null || { $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q nginx >/dev/null; }; }
+
+$(S3SFS_BIN):
+	$(CARGO) install s3s-fs --version 0.14.1 --features binary --locked --root $(CURDIR)/target/bench-tools
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -16,7 +16,11 @@ import sys
 import tempfile
 import time
 
+import json
+
 import requests
+
+import s3bench
 
 BIN = os.environ.get("MOCK_CXONE_BIN", "target/release/mock-cxone")
 EXPORT_BENCH_BIN = os.environ.get("EXPORT_BENCH_BIN", "target/release/examples/export_bench")
@@ -353,10 +357,14 @@ def main():
     ap.add_argument("--count", type=int, default=150_000)
     ap.add_argument("--days", type=int, default=30, help="simulated days of the Data Download benchmark")
     ap.add_argument("--example-rounds", type=int, default=3, help="rounds of the export_bench example")
+    ap.add_argument("--s3-seconds", type=float, default=8, help="seconds per S3 load run")
+    ap.add_argument("--s3-repeat", type=int, default=3, help="runs per S3 load figure (median)")
+    ap.add_argument("--json", default="target/bench.json", help="machine-readable results")
     ap.add_argument("--tmpfs", default="/dev/shm",
                     help="a tmpfs dir for a second run of the Data Download benchmark ('' to skip)")
     a = ap.parse_args()
     banner, health, lo, hi = bench_startup(a.runs)
+    s3 = s3bench.run(BIN, a.s3_seconds, a.s3_repeat, a.runs, 10_000)
     # The Data Download runs come before the sections that remove big data dirs: ext4 skips
     # inodes freed in the last minutes when it allocates new ones, so creating files right after
     # a big `rm -r` is slower than usual.
@@ -366,11 +374,12 @@ def main():
         runs.append((f"`{a.tmpfs}` ({fs_type(a.tmpfs)})", bench_exports(a.days, a.tmpfs)))
     example_cmd, example_out = run_export_example(a.days, a.example_rounds)
     seed_s, day1, day2, data_mb = bench_cap(a.count)
+    command = (f"python bench/bench.py --runs {a.runs} --count {a.count} --days {a.days} --example-rounds "
+               f"{a.example_rounds} --tmpfs '{a.tmpfs}' --s3-seconds {a.s3_seconds:g} --s3-repeat {a.s3_repeat}")
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = f"""# Benchmarks
 
-Produced by `make bench` (`python bench/bench.py --runs {a.runs} --count {a.count} --days {a.days}
---example-rounds {a.example_rounds} --tmpfs '{a.tmpfs}'` against `{BIN}`, release build) on {now}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
+Produced by `make bench` (`{command}` against `{BIN}`, release build) on {now}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
 Wall-clock figures: compare within one run, machines here are noisy.
 
 ## Start-up (empty data dir, ports 0, {a.runs} runs)
@@ -393,7 +402,12 @@ Target: under 50 ms (moto's server takes about 1 s on these machines, per S3S-NO
 
 Placement copies no bytes: SEA objects are metadata rows; GET derives the bytes from the seed.
 Target: a day's cap in well under 5 s.
-""" + exports_text(a.days, runs, example_cmd, example_out)
+""" + s3bench.markdown(s3, command) + exports_text(a.days, runs, example_cmd, example_out)
+    machine = {"startup_ms": {"banner": banner, "health": health}, "s3": s3,
+               "sea_cap": {"count": a.count, "seed_s": seed_s, "day1_s": day1, "day2_s": day2}}
+    os.makedirs(os.path.dirname(a.json) or ".", exist_ok=True)
+    with open(a.json, "w") as f:
+        json.dump(machine, f, indent=2)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
         f.write(text)
