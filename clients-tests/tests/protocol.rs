@@ -1552,3 +1552,120 @@ async fn copy_object_keeps_or_recomputes_the_checksum_and_conditional_complete()
     assert_eq!(status(&err), 412, "{err:?}");
     assert_eq!(get(&s3, LAKE, "copy/src.bin").await, body);
 }
+
+/// Uploads `parts` with CRC32 part checksums and completes with `checksum_type` and a whole-object
+/// CRC32 `whole`.
+async fn crc32_multipart(
+    s3: &Client,
+    key: &str,
+    parts: &[Vec<u8>],
+    kind: ChecksumType,
+    whole: Option<String>,
+) -> Result<aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput, String> {
+    let up = s3
+        .create_multipart_upload()
+        .bucket(LAKE)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_type(kind.clone())
+        .send()
+        .await
+        .expect("create");
+    let id = up.upload_id().expect("id");
+    let mut done = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        let n = i as i32 + 1;
+        let out = s3
+            .upload_part()
+            .bucket(LAKE)
+            .key(key)
+            .upload_id(id)
+            .part_number(n)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(p.clone()))
+            .send()
+            .await
+            .expect("part");
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().expect("etag"))
+                .set_checksum_crc32(out.checksum_crc32().map(str::to_string))
+                .build(),
+        );
+    }
+    s3.complete_multipart_upload()
+        .bucket(LAKE)
+        .key(key)
+        .upload_id(id)
+        .checksum_type(kind)
+        .set_checksum_crc32(whole)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+        .send()
+        .await
+        .map_err(|e| s3_code(&e))
+}
+
+#[tokio::test]
+async fn multipart_full_object_crc32_when_asked_and_the_whole_object_value_is_checked() {
+    let (_m, s3) = lake().await;
+    let parts = vec![bytes(5 << 20, 4), bytes(3000, 5)];
+    // The whole object's CRC32 as the SDK computes it for a single PUT.
+    let log = WireLog::default();
+    logged(&s3, &log)
+        .put_object()
+        .bucket(LAKE)
+        .key("full/single.bin")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .body(ByteStream::from(parts.concat()))
+        .send()
+        .await
+        .expect("put");
+    let crc = log
+        .last()
+        .header("x-amz-checksum-crc32")
+        .expect("crc32 sent")
+        .to_string();
+    let out = crc32_multipart(&s3, "full/mpu.bin", &parts, ChecksumType::FullObject, Some(crc.clone()))
+        .await
+        .expect("complete FULL_OBJECT");
+    assert_eq!(out.checksum_crc32(), Some(crc.as_str()));
+    assert_eq!(out.checksum_type(), Some(&ChecksumType::FullObject));
+    let got = s3
+        .get_object()
+        .bucket(LAKE)
+        .key("full/mpu.bin")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.checksum_crc32(), Some(crc.as_str()));
+    assert_eq!(
+        got.body.collect().await.expect("validated").into_bytes().to_vec(),
+        parts.concat()
+    );
+    // A whole-object value that is not the object's: BadDigest, nothing stored.
+    let code = crc32_multipart(
+        &s3,
+        "full/bad.bin",
+        &parts,
+        ChecksumType::FullObject,
+        Some(b64(&[0, 0, 0, 1])),
+    )
+    .await
+    .expect_err("wrong whole-object CRC32");
+    assert_eq!(code, "BadDigest");
+    let err = s3
+        .head_object()
+        .bucket(LAKE)
+        .key("full/bad.bin")
+        .send()
+        .await
+        .expect_err("nothing stored");
+    assert_eq!(status(&err), 404);
+    // COMPOSITE stays the default.
+    let out = crc32_multipart(&s3, "full/composite.bin", &parts, ChecksumType::Composite, None)
+        .await
+        .expect("complete COMPOSITE");
+    assert!(out.checksum_crc32().is_some_and(|c| c.ends_with("-2")), "{out:?}");
+}

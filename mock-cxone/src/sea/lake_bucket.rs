@@ -22,8 +22,9 @@
 //!   If-Modified-Since and If-Unmodified-Since, and `partNumber`; a suffix range longer than the
 //!   object returns all of it (206); deletes remove the sidecars; a multipart overwrite keeps no
 //!   stale checksum; UploadPart returns its checksums; when the parts carry checksums,
-//!   CompleteMultipartUpload checks them and records S3's object checksum (`COMPOSITE` `…-N`,
-//!   CRC64NVME `FULL_OBJECT`) for checksum-mode GET/HEAD, which report `ChecksumType`; ListParts is sorted and carries ETags;
+//!   CompleteMultipartUpload checks them and records S3's object checksum (`COMPOSITE` `…-N`;
+//!   `FULL_OBJECT` for CRC64NVME, or CRC32/CRC32C when asked, checked against a whole-object
+//!   value the request carries) for checksum-mode GET/HEAD, which report `ChecksumType`; ListParts is sorted and carries ETags;
 //!   an unknown upload id is `NoSuchUpload`; a tampered aws-chunked body is a 4xx.
 //! - `LastModified` is the mock-clock instant of the write (so with a clock frozen in the past,
 //!   `aws s3 sync` sees local files as newer and uploads them again, as it would against a
@@ -1256,7 +1257,20 @@ impl LakeBuckets {
             };
             given_sums.push((path, given));
         }
-        let object_sum = lake_fs::multipart_checksum(&given_sums).await?;
+        let input = &req.input;
+        let whole = Checksum {
+            checksum_crc32: input.checksum_crc32.clone(),
+            checksum_crc32c: input.checksum_crc32c.clone(),
+            checksum_sha1: input.checksum_sha1.clone(),
+            checksum_sha256: input.checksum_sha256.clone(),
+            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
+            ..Default::default()
+        };
+        let full_object = input
+            .checksum_type
+            .as_ref()
+            .is_some_and(|t| t.as_str() == ChecksumType::FULL_OBJECT);
+        let object_sum = lake_fs::multipart_checksum(&given_sums, full_object, &whole).await?;
 
         let _locks = LockSet::new(&self.layout).write(&bucket, &key).acquire().await;
         self.own_locked(caller, &bucket)?;

@@ -586,12 +586,15 @@ fn get<'c>(c: &'c dto::Checksum, alg: &str) -> Option<&'c String> {
 
 /// The checksum S3 reports for a completed multipart upload whose parts all carry an `alg`
 /// checksum in the CompleteMultipartUpload body (`parts`: each part's file and those values),
-/// checked against the stored parts: CRC64NVME is `FULL_OBJECT` (the CRC of the whole object),
-/// the others `COMPOSITE` (the checksum of the concatenated binary part checksums, then
-/// `-<part count>`), S3's defaults. `None` when the parts carry no checksum; `InvalidPart` when a
-/// given value does not match its part.
+/// checked against the stored parts: `FULL_OBJECT` (the checksum of the whole object) for
+/// CRC64NVME, or CRC32/CRC32C when the request asks for it (`x-amz-checksum-type`); otherwise
+/// `COMPOSITE` (the checksum of the concatenated binary part checksums, then `-<part count>`),
+/// S3's defaults. A whole-object value the request carries (`whole`) must match (`BadDigest`).
+/// `None` when the parts carry no checksum; `InvalidPart` when a part's value does not match it.
 pub(crate) async fn multipart_checksum(
     parts: &[(PathBuf, dto::Checksum)],
+    full_object: bool,
+    whole: &dto::Checksum,
 ) -> S3Result<Option<(dto::Checksum, dto::ChecksumType)>> {
     let Some(alg) = ALGORITHMS
         .into_iter()
@@ -599,6 +602,13 @@ pub(crate) async fn multipart_checksum(
     else {
         return Ok(None);
     };
+    let full_object = alg == "CRC64NVME" || full_object;
+    if full_object && (alg == "SHA1" || alg == "SHA256") {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The FULL_OBJECT checksum type cannot be used with the {alg} checksum algorithm."
+        ));
+    }
     let one = || {
         ChecksumSpec {
             algorithms: vec![alg],
@@ -632,7 +642,7 @@ pub(crate) async fn multipart_checksum(
             .map_err(S3Error::internal_error)?;
         composite.update(&raw);
     }
-    let (value, kind) = if alg == "CRC64NVME" {
+    let (value, kind) = if full_object {
         (get(&full.finalize(), alg).cloned(), dto::ChecksumType::FULL_OBJECT)
     } else {
         (
@@ -640,6 +650,14 @@ pub(crate) async fn multipart_checksum(
             dto::ChecksumType::COMPOSITE,
         )
     };
+    if let (Some(claimed), Some(v)) = (get(whole, alg), value.as_ref()) {
+        if claimed != v {
+            return Err(s3_error!(
+                BadDigest,
+                "The {alg} you specified for the object did not match what we computed."
+            ));
+        }
+    }
     let mut out = dto::Checksum::default();
     if let Some(s) = slot(&mut out, alg) {
         *s = value;
