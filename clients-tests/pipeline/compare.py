@@ -60,6 +60,14 @@ class Diff:
     def kinds(self) -> set[str]:
         return {k for k in ("duplicates", "stale", "missing", "extra") if getattr(self, k)}
 
+    def compact(self) -> str:
+        """Only the non-zero differences: "151 duplicate rows, 151 stale"."""
+        parts = [f"{self.duplicates} duplicate rows" if self.duplicates else "",
+                 f"{self.stale} stale" if self.stale else "",
+                 f"{self.missing} missing" if self.missing else "",
+                 f"{self.extra} extra" if self.extra else ""]
+        return ", ".join(p for p in parts if p) or "equal"
+
     def short(self) -> str:
         if self.equal:
             return f"equal ({self.rows} rows)"
@@ -67,7 +75,8 @@ class Diff:
                 f"{self.stale} stale/wrong keys, {self.missing} missing keys, {self.extra} extra keys")
 
 
-def diff(truth: list[dict[str, Any]], rows: list[dict[str, Any]], key_columns: list[str], examples: int = 3) -> Diff:
+def diff(truth: list[dict[str, Any]], rows: list[dict[str, Any]], key_columns: list[str], examples: int = 3,
+         event_time_column: str | None = None) -> Diff:
     t_lines = {key_of(r, key_columns): line(r) for r in truth}
     mine: dict[tuple, list[str]] = {}
     for r in rows:
@@ -85,7 +94,8 @@ def diff(truth: list[dict[str, Any]], rows: list[dict[str, Any]], key_columns: l
             cols = sorted(c for c in set(want) | set(got)
                           if json.dumps(want.get(c, "<absent>")) != json.dumps(got.get(c, "<absent>")))
             if cols:
-                ex.append(f"key {k}: columns {cols}: truth {[want.get(c, '<absent>') for c in cols]} "
+                at = f" (event time {want.get(event_time_column)})" if event_time_column else ""
+                ex.append(f"key {k}{at}: columns {cols}: truth {[want.get(c, '<absent>') for c in cols]} "
                           f"table {[got.get(c, '<absent>') for c in cols]}")
     ex += [f"missing key {k}" for k in missing[:examples]]
     ex += [f"extra key {k}" for k in extra[:examples]]

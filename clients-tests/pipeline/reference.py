@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -224,6 +224,7 @@ class ReferencePipeline:
         # The manifests the job lists (never the bucket's other `_manifest-*` objects, F3/F4).
         listed: dict[str, tuple[str, str, int]] = {}
         manifest_counts: dict[str, int] = {}
+        issued = self.lake.credentials_issued
         try:
             for m_uri in job.get("manifests", []):
                 b, k = split_uri(m_uri)
@@ -268,6 +269,9 @@ class ReferencePipeline:
             if n < self.settings.max_read_attempts:
                 return
             problems.append(("unreadable", str(e)))
+        if self.lake.credentials_issued > max(issued, 1):  # the first issue is not a renewal
+            self._alert(now, did, job_id, "datalake_credentials_renewed", "info",
+                        "KMS denied the credential (key rotation): a new one was issued")
         if audit:
             self.wh.con.execute("INSERT INTO file_audit VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(audit)),
                                 [v for row in audit for v in row])
@@ -287,17 +291,18 @@ class ReferencePipeline:
         count_ok = True
         for dt, ts in tables.items():
             read = sum(t.num_rows for t in ts)
-            for source, reported in (("job", job.get("record_counts", {}).get(dt)), ("manifest", manifest_counts.get(dt))):
-                if reported is None or reported == read:
-                    continue
-                off = abs(read - reported) / reported if reported else float("inf")
-                if off > self.settings.tolerance:
-                    count_ok = False
-                    self._alert(now, did, job_id, "record_count_mismatch", "warning",
-                                f"{dt}: read {read}, {source} says {reported} ({off:.1%} > {self.settings.tolerance:.0%})")
-                else:
-                    self._alert(now, did, job_id, "record_count_within_tolerance", "info",
-                                f"{dt}: read {read}, {source} says {reported} ({off:.1%})")
+            reports = {source: n for source, n in (("job", job.get("record_counts", {}).get(dt)),
+                                                   ("manifest", manifest_counts.get(dt))) if n is not None}
+            offs = {source: abs(read - n) / n if n else float("inf") for source, n in reports.items() if n != read}
+            if not offs:
+                continue
+            said = ", ".join(f"{source} says {reports[source]} ({off:.1%})" for source, off in offs.items())
+            if max(offs.values()) > self.settings.tolerance:
+                count_ok = False
+                self._alert(now, did, job_id, "record_count_mismatch", "warning",
+                            f"{dt}: read {read}; {said}; tolerance {self.settings.tolerance:.0%}")
+            else:
+                self._alert(now, did, job_id, "record_count_within_tolerance", "info", f"{dt}: read {read}; {said}")
         con = self.wh.con
         con.begin()
         try:
@@ -467,6 +472,10 @@ class ReferencePipeline:
             if gaps:
                 out[did] = gaps
         return out
+
+    def downloads(self) -> list[dict[str, Any]]:
+        """The downloads as the last poll listed them."""
+        return list(self._downloads.values())
 
     def jobs(self) -> list[dict[str, Any]]:
         """Every job of every download as the last poll listed them."""

@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 
 #: Column types of `GET /api/v2/data-downloads/schemas` → DuckDB.
 DECLARED_TYPES = {
@@ -47,6 +48,21 @@ def arrow_to_duckdb(t: pa.DataType) -> str:
     if pa.types.is_date(t):
         return "DATE"
     return "VARCHAR"
+
+
+def newest_per_key(data: pa.Table, key_columns: list[str], version_column: str) -> pa.Table:
+    """`data` with one row per key: the one with the greatest `version_column` (first on ties)."""
+    if data.num_rows < 2 or data.group_by(key_columns).aggregate([]).num_rows == data.num_rows:
+        return data
+    order = pa.compute.sort_indices(data, sort_keys=[(version_column, "descending")])
+    seen, keep = set(), []
+    keys = [data.column(k).to_pylist() for k in key_columns]
+    for i in order.to_pylist():
+        k = tuple(col[i] for col in keys)
+        if k not in seen:
+            seen.add(k)
+            keep.append(i)
+    return data.take(sorted(keep))
 
 
 def q(name: str) -> str:
@@ -162,26 +178,25 @@ class Warehouse:
 
     # -- loading ------------------------------------------------------------------------------
     def merge(self, table: str, data: pa.Table, key_columns: list[str], version_column: str = "last_update_time") -> None:
-        """MERGE `data` into `table` on `key_columns`: a key not there is inserted; an existing
-        one is replaced only by a row with a strictly newer `version_column`."""
+        """Upserts `data` into `table` on `key_columns`: a key not there is inserted; an existing
+        row is replaced only by a row with a strictly newer `version_column` (ties keep it).
+
+        The semantics of the guide's MERGE, written as DELETE + INSERT: DuckDB 1.5's MERGE/UPDATE
+        leaves 0.0 in place when the new value is -0.0 (equal as floats) and a window (QUALIFY)
+        source turns -0.0 into 0.0, while the export and the truth keep -0.0 (a sentiment score
+        rounded to -0.0)."""
         self.evolve(table, data.schema)
-        cols = self.columns(table)
         view = "_merge_src"
-        part = ", ".join(q(k) for k in key_columns)
-        on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key_columns)
-        sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in cols)
-        names = ", ".join(q(c) for c in cols)
-        values = ", ".join(f"s.{q(c)}" for c in cols)
-        # One statement: the file's rows aligned to the table, the newest per key (a file never
-        # holds two versions of a key, but a MERGE must not see two source rows for one target).
-        source = (f"({self._aligned_select(table, view, set(data.column_names))} "
-                  f"QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY {q(version_column)} DESC) = 1)")
+        # A file never holds two versions of a key, but keep only the newest if one ever does.
+        data = newest_per_key(data, key_columns, version_column)
+        source = f"({self._aligned_select(table, view, set(data.column_names))})"
+        match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key_columns)
         self.con.register(view, data)
         try:
-            self.con.execute(
-                f"MERGE INTO {q(table)} AS t USING {source} AS s ON {on} "
-                f"WHEN MATCHED AND s.{q(version_column)} > t.{q(version_column)} THEN UPDATE SET {sets} "
-                f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})")
+            self.con.execute(f"DELETE FROM {q(table)} AS t USING {source} AS s "
+                             f"WHERE {match} AND s.{q(version_column)} > t.{q(version_column)}")
+            self.con.execute(f"INSERT INTO {q(table)} SELECT * FROM {source} AS s "
+                             f"WHERE NOT EXISTS (SELECT 1 FROM {q(table)} AS t WHERE {match})")
         finally:
             self.con.unregister(view)
 

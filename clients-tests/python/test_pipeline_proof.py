@@ -19,9 +19,10 @@ CLIENT = "pipeline"
 
 import re
 import sys
+from collections import Counter
 import time
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -88,10 +89,6 @@ def scenario_files() -> list[Path]:
     return sorted(SCENARIOS.glob("*.toml"))
 
 
-def has_downloads(path: Path) -> bool:
-    return bool(tomllib.loads(path.read_text()).get("downloads"))
-
-
 def without_timeline(text: str) -> str:
     """The TOML text without its `[[timeline]]` tables (and their sub-tables)."""
     out, skipping = [], False
@@ -146,7 +143,53 @@ def write_proof_table() -> str:
     return table
 
 
-@pytest.mark.parametrize("path", scenario_files(), ids=lambda p: p.stem)
+#: Scenarios where GET /_mock/truth disagrees with the exports (a mock defect, not the pipeline's),
+#: with the evidence. strict: once the mock is fixed the test passes and the marker must go.
+TRUTH_DEFECTS = {
+    "bad-day": "mock truth defect (F1 x D3): records out_of_order carries into the next interval's "
+               "Parquet file get the null_column_strip columns of their own interval's file in "
+               "GET /_mock/truth (truth.rs uses the record's home interval as its carrier), while "
+               "the file that carries them keeps those columns: e.g. cdr 4db1fd18 (23:56, carried "
+               "into 00:00) truth agentId/teamId/disposition null, file 1014/102/'No Sale'",
+}
+TRUTH_DEFECTS["f1-with-null-column-strip"] = TRUTH_DEFECTS["bad-day"]
+
+#: The smallest scenario showing that defect: every interval carries half of the previous
+#: interval's last 10 minutes (F1) and strips columns at least 30% null (D3).
+F1_WITH_STRIP = """\
+# f1 x null_column_strip: the records F1 carries are stripped as the carrying file is.
+[scenario]
+name = "f1-with-null-column-strip"
+seed = 42
+start = "2026-01-05T00:00:00Z"
+run_for = "1d"
+
+[[downloads]]
+name = "telephony"
+category = "telephony"
+data_types = ["cdr", "acd"]
+format = "parquet"
+schedule = { frequency = "HOURLY", offset_minutes = 20 }
+destination = { type = "aws_s3", bucket = "org-cxone-data-lake", prefix = "exports/telephony/" }
+
+[[faults]]
+kind = "out_of_order"
+download = "telephony"
+params = { fraction = 0.5, minutes = 10 }
+
+[[faults]]
+kind = "null_column_strip"
+download = "telephony"
+params = { min_null_fraction = 0.3 }
+"""
+NAIVE["f1-with-null-column-strip"] = set()
+
+
+def known_defect(name: str):
+    return pytest.mark.xfail(strict=True, reason=TRUTH_DEFECTS[name]) if name in TRUTH_DEFECTS else ()
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=known_defect(p.stem)) for p in scenario_files()])
 def test_pipeline_proof(mock: Mock, tmp_path: Path, path: Path):
     name = path.stem
     spec = tomllib.loads(path.read_text())
@@ -154,12 +197,25 @@ def test_pipeline_proof(mock: Mock, tmp_path: Path, path: Path):
         _ROWS[name] = f"| {name} | n/a (SEA only) | n/a (SEA only) |\n"
         write_proof_table()
         pytest.skip(f"{name} has no [[downloads]]: SEA only, not applicable")
+    prove(mock, tmp_path, name, path.read_text())
+
+
+@known_defect("f1-with-null-column-strip")
+def test_pipeline_proof_f1_with_null_column_strip(mock: Mock, tmp_path: Path):
+    """F1 x D3 alone (docs/faults.md: out_of_order carries records into the next interval's file;
+    null_column_strip strips per file; docs/truth.md: stripped values are null for the versions
+    that file carries)."""
+    prove(mock, tmp_path, "f1-with-null-column-strip", F1_WITH_STRIP, table=False)
+
+
+def prove(mock: Mock, tmp_path: Path, name: str, text: str, table: bool = True) -> None:
+    spec = tomllib.loads(text)
     t_wall = time.monotonic()
     start = parse_time(spec["scenario"]["start"])
     run_for = duration(spec["scenario"].get("run_for", "1d"))
     end = start + run_for
 
-    r = mock.post("/_mock/scenarios", data=without_timeline(path.read_text()).encode(),
+    r = mock.post("/_mock/scenarios", data=without_timeline(text).encode(),
                   headers={"Content-Type": "application/toml"})
     assert r.status_code == 201, r.text
     loaded = r.json()
@@ -203,7 +259,7 @@ def test_pipeline_proof(mock: Mock, tmp_path: Path, path: Path):
         failures, naive_kinds, naive_notes = [], set(), []
         tables = total_rows = 0
         for dl in loaded["downloads"]:
-            download = next(d for d in reference._downloads.values() if d["id"] == dl["id"])
+            download = next(d for d in reference.downloads() if d["id"] == dl["id"])
             for dt in download["data_types"]:
                 tr = mock.get("/_mock/truth", params={
                     "download_id": dl["id"], "data_type": dt, "start_time": fmt_time(start),
@@ -213,7 +269,7 @@ def test_pipeline_proof(mock: Mock, tmp_path: Path, path: Path):
                 keys, event_col = truth["key_columns"], truth["event_time_column"]
                 ref_rows = table_records(reference.wh, reference.wh.table_for(dl["id"], dt), event_col,
                                          fmt_time(start), fmt_time(end))
-                d_ref = diff(truth["records"], ref_rows, keys)
+                d_ref = diff(truth["records"], ref_rows, keys, event_time_column=event_col)
                 tables += 1
                 total_rows += len(truth["records"])
                 if not d_ref.equal:
@@ -223,21 +279,22 @@ def test_pipeline_proof(mock: Mock, tmp_path: Path, path: Path):
                 d_naive = diff(truth["records"], naive_rows, keys)
                 naive_kinds |= d_naive.kinds()
                 if not d_naive.equal:
-                    naive_notes.append(f"{dl['name']}/{dt}: {d_naive.short()}")
-        assert not failures, f"{name}: the reference pipeline differs from the truth:\n" + "\n".join(failures)
-
-        alerts = reference.alerts()
-        kinds = sorted({a["kind"] for a in alerts if a["severity"] in ("error", "warning")})
-        outcome = ("equal to the truth" if not naive_kinds else
-                   ", ".join(sorted(naive_kinds)) + ": " + "; ".join(naive_notes))
-        ref_text = (f"= truth ({tables} tables, {total_rows} rows)"
-                    + (f"; alerts: {', '.join(kinds)}" if kinds else ""))
-        _ROWS[name] = f"| {name} | {outcome} | {ref_text} |\n"
-        write_proof_table()
-        summary_line(f"scenario {name}: reference = truth ({tables} tables, {total_rows} rows); "
-                     f"naive: {', '.join(sorted(naive_kinds)) or 'equal'} "
+                    naive_notes.append(f"{dt}: {d_naive.compact()} (of {d_naive.truth_rows})")
+        alerts = Counter(a["kind"] for a in reference.alerts())
+        outcome = ("= truth" if not naive_kinds else
+                   "**" + ", ".join(sorted(naive_kinds)) + "**: " + "; ".join(naive_notes))
+        ref_text = (f"= truth ({tables} tables, {total_rows} rows)" if not failures else
+                    f"**differs**: {'; '.join(f.splitlines()[0] for f in failures)}"
+                    + (f" ({TRUTH_DEFECTS[name].split(':')[0]})" if name in TRUTH_DEFECTS else ""))
+        ref_text += ("; alerts: " + ", ".join(f"{k} ×{n}" for k, n in sorted(alerts.items()))) if alerts else ""
+        if table:
+            _ROWS[name] = f"| {name} | {outcome} | {ref_text} |\n"
+            write_proof_table()
+        summary_line(f"scenario {name}: reference {'= truth' if not failures else 'DIFFERS from truth'} "
+                     f"({tables} tables, {total_rows} rows); naive: {', '.join(sorted(naive_kinds)) or 'equal'} "
                      f"[{steps} steps, {time.monotonic() - t_wall:.1f}s: "
                      + ", ".join(f"{k} {v:.1f}s" for k, v in spent.items()) + "]")
+        assert not failures, f"{name}: the reference pipeline differs from the truth:\n" + "\n".join(failures)
         expected = NAIVE[name]
         assert naive_kinds == expected, (
             f"{name}: the naive pipeline was expected to differ by {sorted(expected) or 'nothing'}, "
