@@ -306,9 +306,16 @@ async fn control_reset_returns_to_a_fresh_start() {
     // Credentials reference their tenant: the reset must still empty everything.
     let tok = m.token(&gone).await;
     m.sea_credentials(&tok).await;
-    m.lake_client(&tok).await;
+    let lake = m.lake_client(&tok).await;
+    lake.list_buckets()
+        .send()
+        .await
+        .expect("the data-lake key works before the reset");
     m.advance("2d").await;
     let v = m.control("/_mock/reset", json!({})).await;
+    // Credentials the server had seen (and cached) are gone with their tenant.
+    let err = lake.list_buckets().send().await.expect_err("refused after the reset");
+    assert_eq!(clients_tests::s3_code(&err), "InvalidAccessKeyId");
     assert_eq!(v["now"], "2026-01-01T00:00:00Z");
     let list: Value = m
         .http

@@ -43,6 +43,8 @@ pub struct App {
     pub s3_ready: AtomicBool,
     /// HMAC key of `id_token`s, random per data dir.
     pub jwt_key: Vec<u8>,
+    /// S3 credentials read from the store, kept while they are unchanged.
+    pub s3_callers: crate::sea::auth::CallerCache,
 }
 
 const CLOCK_KEY: &str = "clock";
@@ -79,6 +81,7 @@ impl App {
             clock_spec,
             s3_ready: AtomicBool::new(false),
             jwt_key: jwt_key.into_bytes(),
+            s3_callers: Default::default(),
         };
         app.persist_clock()?;
         app.ensure_demo_tenant()?;

@@ -1,7 +1,10 @@
-//! S3 request authentication backed by the store: secrets are looked up at every request, so a
-//! regenerated SEA key is refused at once (S1) with `InvalidAccessKeyId`.
+//! S3 request authentication backed by the store. Secrets are cached in memory, keyed by access
+//! key and tagged with the store's credential epoch: any change to a credential or tenant row
+//! moves the epoch, so a regenerated SEA key is refused at once (S1) with `InvalidAccessKeyId`,
+//! while an unchanged credential costs no SQLite query per request (the S3 hot path).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use rusqlite::{Connection, OptionalExtension};
 use s3s::auth::{S3Auth, SecretKey};
@@ -39,31 +42,68 @@ impl Caller {
     }
 }
 
+/// Cached lookups: access key → (epoch when read, caller, secret). Unknown keys are not cached
+/// (a key issued later must work at once).
+#[derive(Debug, Default)]
+pub struct CallerCache {
+    map: RwLock<HashMap<String, (u64, Caller, String)>>,
+}
+
+/// Entries kept at most; past it the cache starts over (credentials are few in practice).
+const CACHE_LIMIT: usize = 10_000;
+
+/// [`lookup`] through `app`'s cache.
+pub fn cached_lookup(app: &App, access_key: &str) -> StoreResult<Option<(Caller, String)>> {
+    // The epoch is read before the store: an entry read from a store that changed meanwhile is
+    // tagged with the older epoch and never served.
+    let epoch = app.store.credential_epoch();
+    let read = app
+        .s3_callers
+        .map
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((e, caller, secret)) = read.get(access_key) {
+        if *e == epoch {
+            return Ok(Some((caller.clone(), secret.clone())));
+        }
+    }
+    drop(read);
+    let found = app.store.with(|c| lookup(c, access_key))?;
+    if let Some((caller, secret)) = &found {
+        let mut map = app
+            .s3_callers
+            .map
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(access_key.to_string(), (epoch, caller.clone(), secret.clone()));
+    }
+    Ok(found)
+}
+
 /// Finds the caller and secret for an access key.
 pub fn lookup(c: &Connection, access_key: &str) -> StoreResult<Option<(Caller, String)>> {
     let sea = c
-        .query_row(
-            "SELECT tenant_id, secret_access_key FROM sea_credentials WHERE access_key_id=?1",
-            [access_key],
-            |r| Ok((Caller::Sea { tenant_id: r.get(0)? }, r.get(1)?)),
-        )
+        .prepare_cached("SELECT tenant_id, secret_access_key FROM sea_credentials WHERE access_key_id=?1")?
+        .query_row([access_key], |r| Ok((Caller::Sea { tenant_id: r.get(0)? }, r.get(1)?)))
         .optional()?;
     if sea.is_some() {
         return Ok(sea);
     }
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT tenant_id, secret_access_key, kms_keys FROM datalake_credentials WHERE access_key_id=?1",
-        [access_key],
-        |r| {
-            let keys: String = r.get(2)?;
-            let caller = Caller::DataLake {
-                tenant_id: r.get(0)?,
-                kms_keys: serde_json::from_str(&keys).unwrap_or_default(),
-                access_key_id: access_key.to_string(),
-            };
-            Ok((caller, r.get(1)?))
-        },
-    )
+    )?
+    .query_row([access_key], |r| {
+        let keys: String = r.get(2)?;
+        let caller = Caller::DataLake {
+            tenant_id: r.get(0)?,
+            kms_keys: serde_json::from_str(&keys).unwrap_or_default(),
+            access_key_id: access_key.to_string(),
+        };
+        Ok((caller, r.get(1)?))
+    })
     .optional()?)
 }
 
@@ -83,7 +123,7 @@ impl StoreAuth {
 #[async_trait::async_trait]
 impl S3Auth for StoreAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
-        match self.app.store.with(|c| lookup(c, access_key)) {
+        match cached_lookup(&self.app, access_key) {
             Ok(Some((_, secret))) => Ok(SecretKey::from(secret)),
             Ok(None) => Err(s3_error!(
                 InvalidAccessKeyId,

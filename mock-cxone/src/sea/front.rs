@@ -44,7 +44,7 @@ impl S3Front {
             .credentials
             .as_ref()
             .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))?;
-        match self.app.store.with(|c| auth::lookup(c, &creds.access_key)) {
+        match auth::cached_lookup(&self.app, &creds.access_key) {
             Ok(Some((caller, _))) => Ok(caller),
             Ok(None) => Err(s3_error!(
                 InvalidAccessKeyId,

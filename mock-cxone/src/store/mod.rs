@@ -5,7 +5,10 @@
 //! without retry loops. The lock is never held across an `.await` (see `with`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::hooks::Action;
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -38,14 +41,20 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     conn: Mutex<Connection>,
     data_dir: PathBuf,
+    /// Bumped by every change to a credential or tenant row (an update hook on the one
+    /// connection) and by `wipe`: caches of credentials are valid while it stays the same.
+    credential_epoch: Arc<AtomicU64>,
 }
+
+/// Tables whose changes invalidate cached credentials (`sea::auth::CallerCache`).
+const CREDENTIAL_TABLES: [&str; 3] = ["sea_credentials", "datalake_credentials", "tenants"];
 
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`.
     pub fn open(data_dir: &Path) -> StoreResult<Self> {
         std::fs::create_dir_all(data_dir)?;
         std::fs::create_dir_all(data_dir.join("s3"))?;
-        let conn = Connection::open(data_dir.join("mock-cxone.sqlite3"))?;
+        let mut conn = Connection::open(data_dir.join("mock-cxone.sqlite3"))?;
         // WAL + NORMAL: durable at each commit's checkpoint, and readers never block the writer.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -62,9 +71,17 @@ impl Store {
         ] {
             conn.execute_batch(sql)?;
         }
+        let credential_epoch = Arc::new(AtomicU64::new(0));
+        let epoch = credential_epoch.clone();
+        conn.update_hook(Some(move |_: Action, _: &str, table: &str, _: i64| {
+            if CREDENTIAL_TABLES.contains(&table) {
+                epoch.fetch_add(1, Ordering::SeqCst);
+            }
+        }))?;
         Ok(Self {
             conn: Mutex::new(conn),
             data_dir: data_dir.to_path_buf(),
+            credential_epoch,
         })
     }
 
@@ -76,6 +93,11 @@ impl Store {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The credential epoch: changes whenever a credential or tenant row may have changed.
+    pub fn credential_epoch(&self) -> u64 {
+        self.credential_epoch.load(Ordering::SeqCst)
     }
 
     /// Runs `f` with the connection. Keep `f` synchronous and short.
@@ -121,6 +143,8 @@ impl Store {
                 tx.commit()
             })();
             c.pragma_update(None, "foreign_keys", "ON")?;
+            // `DELETE FROM t` without a WHERE skips the update hook (SQLite's truncate path).
+            self.credential_epoch.fetch_add(1, Ordering::SeqCst);
             Ok(wiped?)
         })
     }
