@@ -12,6 +12,7 @@ pub mod lake_bucket;
 pub mod lake_fs;
 pub mod lake_owner;
 pub mod lake_platform;
+pub mod request_id;
 pub mod sea_bucket;
 
 use std::sync::Arc;
@@ -21,9 +22,13 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use crate::app::App;
 
 /// Builds the S3 service for the S3 listener.
-pub fn service(app: Arc<App>) -> std::io::Result<expect_continue::CloseAfterBodilessExpect<S3Service>> {
+pub fn service(
+    app: Arc<App>,
+) -> std::io::Result<expect_continue::CloseAfterBodilessExpect<request_id::RequestIds<S3Service>>> {
     let fs = s3s_fs::FileSystem::new(app.store.s3_root()).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
     let mut builder = S3ServiceBuilder::new(front::S3Front::new(app.clone(), fs));
     builder.set_auth(auth::StoreAuth::new(app));
-    Ok(expect_continue::CloseAfterBodilessExpect::new(builder.build()))
+    Ok(expect_continue::CloseAfterBodilessExpect::new(request_id::RequestIds::new(
+        builder.build(),
+    )))
 }
