@@ -126,3 +126,32 @@ def test_request_ids_on_errors_s3s_answers_itself_and_on_sea(mock):
     body = ET.fromstring(r.content)
     assert body.findtext("RequestId") == r.headers["x-amz-request-id"]
     assert body.findtext("HostId") == r.headers["x-amz-id-2"]
+
+
+# --------------------------------------------------------------------------------------------
+# Checksums only when asked
+# --------------------------------------------------------------------------------------------
+
+
+def test_checksum_headers_only_with_checksum_mode(mock):
+    creds, s3 = lake(mock)
+    body = b"checksum me" * 100
+    s3.put_object(Bucket=BUCKET, Key="c.bin", Body=body)  # boto3 sends CRC32 by default
+
+    head = s3.head_object(Bucket=BUCKET, Key="c.bin")
+    assert "x-amz-checksum-crc32" not in head["ResponseMetadata"]["HTTPHeaders"], head
+    assert "ChecksumCRC32" not in head
+    head = s3.head_object(Bucket=BUCKET, Key="c.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == crc32_b64(body)
+    assert head["ChecksumType"] == "FULL_OBJECT"
+
+    # boto3 asks for checksums on GET by default; `when_required` is the documented opt-out.
+    got = s3.get_object(Bucket=BUCKET, Key="c.bin")
+    assert got["ChecksumCRC32"] == crc32_b64(body)
+    assert got["Body"].read() == body
+    plain = mock.s3_client(creds["access_key_id"], creds["secret_access_key"],
+                           response_checksum_validation="when_required")
+    got = plain.get_object(Bucket=BUCKET, Key="c.bin")
+    hdrs = got["ResponseMetadata"]["HTTPHeaders"]
+    assert not [h for h in hdrs if h.startswith("x-amz-checksum")], hdrs
+    assert got["Body"].read() == body

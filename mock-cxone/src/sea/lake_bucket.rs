@@ -457,6 +457,25 @@ fn checksum_type(info: Option<&InternalInfo>) -> ChecksumType {
     ChecksumType::from(recorded.unwrap_or(ChecksumType::FULL_OBJECT).to_string())
 }
 
+/// S3 returns an object's `x-amz-checksum-*` on GET/HEAD only when the request carries
+/// `x-amz-checksum-mode: ENABLED` (s3s-fs returns them always).
+fn checksum_mode_enabled(mode: Option<&ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
+}
+
+/// Drops the checksum fields of a GET/HEAD answer that did not ask for them.
+fn clear_checksums(
+    crc32: &mut Option<String>,
+    crc32c: &mut Option<String>,
+    sha1: &mut Option<String>,
+    sha256: &mut Option<String>,
+    crc64nvme: &mut Option<String>,
+) {
+    for c in [crc32, crc32c, sha1, sha256, crc64nvme] {
+        *c = None;
+    }
+}
+
 /// A non-default storage class recorded for an object (D9 retention), if any.
 fn storage_class(info: Option<&InternalInfo>) -> Option<&str> {
     info?
@@ -792,8 +811,18 @@ impl LakeBuckets {
             // A folder marker: s3s-fs cannot read a folder as an object.
             return Ok(S3Response::new(Self::marker_output(&found, kms)));
         }
+        let checksums_wanted = checksum_mode_enabled(req.input.checksum_mode.as_ref());
         let mut resp = self.fs.get_object(req).await?;
         let out = &mut resp.output;
+        if !checksums_wanted {
+            clear_checksums(
+                &mut out.checksum_crc32,
+                &mut out.checksum_crc32c,
+                &mut out.checksum_sha1,
+                &mut out.checksum_sha256,
+                &mut out.checksum_crc64nvme,
+            );
+        }
         let c = (
             &out.checksum_crc32,
             &out.checksum_crc32c,
@@ -846,8 +875,18 @@ impl LakeBuckets {
                 ..Default::default()
             }));
         }
+        let checksums_wanted = checksum_mode_enabled(req.input.checksum_mode.as_ref());
         let mut resp = self.fs.head_object(req).await?;
         let out = &mut resp.output;
+        if !checksums_wanted {
+            clear_checksums(
+                &mut out.checksum_crc32,
+                &mut out.checksum_crc32c,
+                &mut out.checksum_sha1,
+                &mut out.checksum_sha256,
+                &mut out.checksum_crc64nvme,
+            );
+        }
         let c = (
             &out.checksum_crc32,
             &out.checksum_crc32c,
