@@ -164,14 +164,17 @@ def test_pyarrow_directories_get_file_info_and_delete_dir(mock):
         fs.delete_file(f"{BUCKET}/no-such-file")
 
 
-@pytest.mark.xfail(strict=False, reason="the mock keeps folder markers (`dir/`) as folders that answer "
-                   "HEAD/GET but are invisible to listings (documented in lake_bucket.rs); pyarrow finds "
-                   "an empty directory by listing `dir/` with max-keys=1, where S3 returns the marker")
 def test_pyarrow_create_dir_shows_an_empty_directory(mock):
+    """pyarrow's create_dir PUTs a zero-byte `empty/` marker and later finds the empty directory by
+    listing `empty/` with max-keys=1: S3 lists the marker as a key (and as a CommonPrefix of the
+    bucket's delimited listing), so the directory exists and shows in its parent's listing."""
     _, fs, _ = lake(mock)
     fs.create_dir(BUCKET)
     fs.create_dir(f"{BUCKET}/empty")
     assert fs.get_file_info(f"{BUCKET}/empty").type == pafs.FileType.Directory
+    listed = {i.path: i.type for i in fs.get_file_info(pafs.FileSelector(BUCKET))}
+    assert listed == {f"{BUCKET}/empty": pafs.FileType.Directory}
+    assert fs.get_file_info(pafs.FileSelector(f"{BUCKET}/empty")) == [], "an empty directory"
 
 
 def test_d8_s2_pyarrow_refused_writes_and_sea_reads(mock):

@@ -1625,3 +1625,172 @@ async fn datalake_body_corrupted_after_signing_is_a_4xx_and_stores_nothing() {
     assert_eq!(s3_code(&err), "XAmzContentSHA256Mismatch");
     assert_eq!(get(&l.s3, "demo-lake", "k").await, b"original");
 }
+
+/// One ListObjectsV2 page: (keys, common prefixes, next continuation token).
+async fn page_v2(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    max_keys: i32,
+    token: Option<String>,
+    start_after: Option<&str>,
+) -> (Vec<String>, Vec<String>, Option<String>) {
+    let out = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .set_delimiter(delimiter.map(str::to_string))
+        .max_keys(max_keys)
+        .set_continuation_token(token)
+        .set_start_after(start_after.map(str::to_string))
+        .send()
+        .await
+        .expect("list v2");
+    let keys = out
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    let prefixes = out
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix().map(str::to_string))
+        .collect();
+    assert_eq!(
+        out.is_truncated() == Some(true),
+        out.next_continuation_token().is_some()
+    );
+    (keys, prefixes, out.next_continuation_token().map(str::to_string))
+}
+
+/// Folder markers someone PUT (pyarrow `create_dir`, the S3 console, rclone `mkdir`) are keys in
+/// listings, as in S3: `a/` with size 0 and the empty ETag, and with a delimiter the CommonPrefix
+/// of the parent listing, on v1 and v2, with paging and url encoding.
+#[tokio::test]
+async fn datalake_folder_markers_are_listed_as_s3_lists_them() {
+    let l = lake("demo-lake").await;
+    let b = "demo-lake";
+    for k in ["m/empty/", "m/full/", "m/full/x.bin", "m/y=1/", "m/z.bin"] {
+        put(&l.s3, b, k, if k.ends_with('/') { b"" } else { b"data" }).await;
+    }
+    // Recursive: every key, markers included, sorted.
+    let all = ["m/empty/", "m/full/", "m/full/x.bin", "m/y=1/", "m/z.bin"];
+    assert_eq!(keys(&l.s3, b, "m/").await, all);
+    let out =
+        l.s3.list_objects_v2()
+            .bucket(b)
+            .prefix("m/empty/")
+            .send()
+            .await
+            .expect("list");
+    let marker = &out.contents()[0];
+    assert_eq!((marker.key(), marker.size()), (Some("m/empty/"), Some(0)));
+    assert_eq!(marker.e_tag(), Some("\"d41d8cd98f00b204e9800998ecf8427e\""));
+    // Delimited: markers roll up into their parent's common prefixes; listing the folder itself
+    // shows the marker as its only key (an empty directory).
+    let (k, p, _) = page_v2(&l.s3, b, "m/", Some("/"), 1000, None, None).await;
+    assert_eq!(
+        (k, p),
+        (
+            vec!["m/z.bin".to_string()],
+            vec!["m/empty/".into(), "m/full/".into(), "m/y=1/".into()]
+        )
+    );
+    let (k, p, _) = page_v2(&l.s3, b, "m/empty/", Some("/"), 1000, None, None).await;
+    assert_eq!((k, p), (vec!["m/empty/".to_string()], vec![]));
+    let (k, _, _) = page_v2(&l.s3, b, "m/full/", Some("/"), 1000, None, None).await;
+    assert_eq!(k, ["m/full/", "m/full/x.bin"]);
+
+    // Paging by one, recursive and delimited: every entry exactly once, in order.
+    for delimiter in [None, Some("/")] {
+        let mut seen = Vec::new();
+        let mut token = None;
+        loop {
+            let (k, p, next) = page_v2(&l.s3, b, "m/", delimiter, 1, token, None).await;
+            assert_eq!(k.len() + p.len(), 1, "{delimiter:?}: one entry per page");
+            seen.extend(k);
+            seen.extend(p);
+            match next {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        let want: Vec<&str> = match delimiter {
+            None => all.to_vec(),
+            Some(_) => vec!["m/empty/", "m/full/", "m/y=1/", "m/z.bin"],
+        };
+        assert_eq!(seen, want, "{delimiter:?}");
+    }
+    // start-after a marker key: the keys after it.
+    let (k, _, _) = page_v2(&l.s3, b, "m/", None, 1000, None, Some("m/full/")).await;
+    assert_eq!(k, ["m/full/x.bin", "m/y=1/", "m/z.bin"]);
+
+    // v1 with a marker and max-keys: NextMarker (with a delimiter) resumes after a common prefix.
+    let out =
+        l.s3.list_objects()
+            .bucket(b)
+            .prefix("m/")
+            .delimiter("/")
+            .max_keys(2)
+            .send()
+            .await
+            .expect("v1");
+    let p: Vec<&str> = out.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
+    assert_eq!(
+        (p, out.is_truncated(), out.next_marker()),
+        (vec!["m/empty/", "m/full/"], Some(true), Some("m/full/"))
+    );
+    let out =
+        l.s3.list_objects()
+            .bucket(b)
+            .prefix("m/")
+            .delimiter("/")
+            .marker("m/full/")
+            .send()
+            .await
+            .expect("v1 page 2");
+    let p: Vec<&str> = out.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
+    let k: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        (p, k, out.is_truncated()),
+        (vec!["m/y=1/"], vec!["m/z.bin"], Some(false))
+    );
+    let out =
+        l.s3.list_objects()
+            .bucket(b)
+            .prefix("m/")
+            .marker("m/empty/")
+            .send()
+            .await
+            .expect("v1");
+    let k: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(k, &all[1..]);
+
+    // encoding-type=url: the marker key comes back encoded like any key.
+    let out =
+        l.s3.list_objects_v2()
+            .bucket(b)
+            .prefix("m/y")
+            .encoding_type(EncodingType::Url)
+            .send()
+            .await
+            .expect("url");
+    let k: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(k, ["m/y%3D1/"]);
+
+    // Deleting the marker removes it from listings; the folder with a file keeps only the file.
+    l.s3.delete_object()
+        .bucket(b)
+        .key("m/empty/")
+        .send()
+        .await
+        .expect("delete marker");
+    l.s3.delete_object()
+        .bucket(b)
+        .key("m/full/")
+        .send()
+        .await
+        .expect("delete marker");
+    assert_eq!(keys(&l.s3, b, "m/").await, ["m/full/x.bin", "m/y=1/", "m/z.bin"]);
+}

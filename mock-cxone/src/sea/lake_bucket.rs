@@ -32,7 +32,9 @@
 //! - Folder markers (`a/`, zero bytes) are folders: a marker someone PUT answers GET/HEAD as
 //!   S3 does (200, zero bytes; pyarrow HEADs `a/` to find empty directories) until it is deleted
 //!   or an object `a` replaces the empty folder; a folder only implied by longer keys is 404.
-//! - Not kept as S3 does: markers are invisible to listings; keys with empty, `.` or `..` segments
+//! - Listings are the wrapper's own ([`super::lake_list`]): markers are keys there (and common
+//!   prefixes with a delimiter), as in S3.
+//! - Not kept as S3 does: keys with empty, `.` or `..` segments
 //!   or a leading `/` are refused (400) because they cannot map one-to-one onto files.
 //! - Exports write through [`super::lake_platform`] (same layout, locks and rules).
 //! - Multipart uploads belong to the tenant, not to one credential pair: an upload started with
@@ -49,6 +51,7 @@ use super::lake_fs::{
     self, check_key, prepare_write, ChecksumSpec, InternalInfo, KeyLocks, Layout, LockSet, INFO_KMS_KEY,
     INFO_MARKER_AT, INFO_PART_SIZES, MIN_PART_BYTES,
 };
+use super::lake_list;
 use super::lake_owner::{self, internal, require_owner, Claim};
 use crate::app::App;
 use crate::auth::tenants;
@@ -83,7 +86,7 @@ fn unix_secs(t: &Timestamp) -> i64 {
 }
 
 /// ETag (MD5) of zero bytes: a folder marker's.
-const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+pub(crate) const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
 fn no_such_key() -> S3Error {
     s3_error!(NoSuchKey, "The specified key does not exist.")
@@ -619,7 +622,16 @@ impl LakeBuckets {
 // Listings
 
 impl LakeBuckets {
-    /// ListObjects (v1): ETag, StorageClass, Owner filled in; `encoding-type=url` honoured.
+    /// The bucket must exist (after the ownership check: a released name is `NoSuchBucket`).
+    fn require_bucket_dir(&self, bucket: &str) -> S3Result<()> {
+        if !self.layout.bucket_dir(bucket).is_dir() {
+            return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));
+        }
+        Ok(())
+    }
+
+    /// ListObjects (v1) by [`lake_list`] (folder markers included); ETag, StorageClass, Owner
+    /// filled in; `encoding-type=url` honoured.
     pub async fn list_objects(
         &self,
         caller: &Caller,
@@ -627,19 +639,48 @@ impl LakeBuckets {
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let bucket = req.input.bucket.clone();
         self.own(caller, &bucket)?;
-        let url = wants_url(req.input.encoding_type.as_ref());
-        let marker = req.input.marker.clone();
-        no_empty_delimiter(&mut req.input.delimiter);
-        let mut resp = self.fs.list_objects(req).await?;
+        self.require_bucket_dir(&bucket)?;
+        let input = &mut req.input;
+        let url = wants_url(input.encoding_type.as_ref());
+        no_empty_delimiter(&mut input.delimiter);
+        let max_keys = input.max_keys.unwrap_or(1000);
+        let page = lake_list::list(
+            &self.layout,
+            &bucket,
+            lake_list::Query {
+                prefix: input.prefix.as_deref().unwrap_or(""),
+                delimiter: input.delimiter.as_deref(),
+                after: input.marker.as_deref().filter(|m| !m.is_empty()),
+                max_keys: usize::try_from(max_keys).unwrap_or(0),
+            },
+        )
+        .await?;
         let owner = Self::owner_of(caller);
-        let out = &mut resp.output;
-        out.marker = marker;
-        if out.delimiter.is_none() {
-            // S3 returns NextMarker only with a delimiter; clients use the last key otherwise.
-            out.next_marker = None;
-        }
-        for obj in out.contents.iter_mut().flatten() {
+        let mut contents = page.objects;
+        for obj in &mut contents {
             self.fill_listed(&bucket, obj, Some(&owner)).await;
+        }
+        let mut out = ListObjectsOutput {
+            common_prefixes: (!page.prefixes.is_empty()).then(|| {
+                page.prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect()
+            }),
+            contents: (!contents.is_empty()).then_some(contents),
+            delimiter: input.delimiter.take(),
+            encoding_type: input.encoding_type.take(),
+            is_truncated: Some(page.truncated),
+            marker: input.marker.take(),
+            max_keys: Some(max_keys),
+            name: Some(bucket),
+            // S3 returns NextMarker only with a delimiter; clients use the last key otherwise.
+            next_marker: None,
+            prefix: input.prefix.take(),
+            ..Default::default()
+        };
+        if out.delimiter.is_some() {
+            out.next_marker = page.next;
         }
         if url {
             for obj in out.contents.iter_mut().flatten() {
@@ -653,11 +694,11 @@ impl LakeBuckets {
             encode_opt(&mut out.marker);
             encode_opt(&mut out.next_marker);
         }
-        Ok(resp)
+        Ok(S3Response::new(out))
     }
 
-    /// ListObjectsV2: ETag, StorageClass (and Owner with fetch-owner) filled in;
-    /// `encoding-type=url` honoured.
+    /// ListObjectsV2 by [`lake_list`] (folder markers included); ETag, StorageClass (and Owner
+    /// with fetch-owner) filled in; `encoding-type=url` honoured.
     pub async fn list_objects_v2(
         &self,
         caller: &Caller,
@@ -665,14 +706,55 @@ impl LakeBuckets {
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let bucket = req.input.bucket.clone();
         self.own(caller, &bucket)?;
-        let url = wants_url(req.input.encoding_type.as_ref());
-        let owner = (req.input.fetch_owner == Some(true)).then(|| Self::owner_of(caller));
-        no_empty_delimiter(&mut req.input.delimiter);
-        let mut resp = self.fs.list_objects_v2(req).await?;
-        let out = &mut resp.output;
-        for obj in out.contents.iter_mut().flatten() {
+        self.require_bucket_dir(&bucket)?;
+        let input = &mut req.input;
+        let url = wants_url(input.encoding_type.as_ref());
+        let owner = (input.fetch_owner == Some(true)).then(|| Self::owner_of(caller));
+        no_empty_delimiter(&mut input.delimiter);
+        let max_keys = input.max_keys.unwrap_or(1000);
+        // A continuation token (the last key or common prefix of the previous page) wins over
+        // start-after, as in S3.
+        let after = input
+            .continuation_token
+            .as_deref()
+            .or(input.start_after.as_deref())
+            .filter(|a| !a.is_empty());
+        let page = lake_list::list(
+            &self.layout,
+            &bucket,
+            lake_list::Query {
+                prefix: input.prefix.as_deref().unwrap_or(""),
+                delimiter: input.delimiter.as_deref(),
+                after,
+                max_keys: usize::try_from(max_keys).unwrap_or(0),
+            },
+        )
+        .await?;
+        let mut contents = page.objects;
+        for obj in &mut contents {
             self.fill_listed(&bucket, obj, owner.as_ref()).await;
         }
+        let key_count = contents.len() + page.prefixes.len();
+        let mut out = ListObjectsV2Output {
+            common_prefixes: (!page.prefixes.is_empty()).then(|| {
+                page.prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect()
+            }),
+            contents: (!contents.is_empty()).then_some(contents),
+            continuation_token: input.continuation_token.take(),
+            delimiter: input.delimiter.take(),
+            encoding_type: input.encoding_type.take(),
+            is_truncated: Some(page.truncated),
+            key_count: Some(i32::try_from(key_count).unwrap_or(i32::MAX)),
+            max_keys: Some(max_keys),
+            name: Some(bucket),
+            next_continuation_token: page.next,
+            prefix: input.prefix.take(),
+            start_after: input.start_after.take(),
+            ..Default::default()
+        };
         if url {
             for obj in out.contents.iter_mut().flatten() {
                 encode_opt(&mut obj.key);
@@ -684,7 +766,7 @@ impl LakeBuckets {
             encode_opt(&mut out.delimiter);
             encode_opt(&mut out.start_after);
         }
-        Ok(resp)
+        Ok(S3Response::new(out))
     }
 }
 

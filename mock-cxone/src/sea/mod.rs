@@ -10,6 +10,7 @@ pub mod expect_continue;
 pub mod front;
 pub mod lake_bucket;
 pub mod lake_fs;
+pub mod lake_list;
 pub mod lake_owner;
 pub mod lake_platform;
 pub mod request_id;
