@@ -959,3 +959,27 @@ async fn d3_null_column_strip_truth_holds_null_where_a_stripped_file_lost_values
         assert!(!tr["records"].as_array().expect("records").is_empty());
     }
 }
+
+#[tokio::test]
+async fn d3_f1_records_carried_into_the_next_file_take_that_files_stripping() {
+    // F1 moves the last minutes of an hour into the next hour's file; that file's stripping is
+    // what a reader of the record sees.
+    let strip = json!({"kind": "null_column_strip", "category": "telephony",
+                       "params": {"min_null_fraction": 0.3}});
+    let ooo = json!({"kind": "out_of_order", "category": "telephony", "data_type": "cdr",
+                     "params": {"fraction": 0.5, "minutes": 10}});
+    let (m, dl, _) = setup(&[ooo, strip]).await;
+    m.advance("13h").await;
+    // Up to 11:00: the 11:50-12:00 records are carried into the 12:00 file, not exported by 13:00.
+    for dt in ["cdr", "acd", "skill_group"] {
+        assert_truth_is_the_merge(
+            &m,
+            &dl,
+            dt,
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T11:00:00Z",
+            "2026-01-01T13:00:00Z",
+        )
+        .await;
+    }
+}

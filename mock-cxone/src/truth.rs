@@ -201,6 +201,25 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// The interval whose file carries the first version of `row` (an hour's record of the
+    /// interval at `j`): its own, or the next one when an out-of-order rule (F1) holds it back —
+    /// `records::plan` decides the same from the same rules.
+    fn file_of_first(&self, j: Instant, hour: Instant, row: &Row) -> Instant {
+        let next = j + self.ctx.len();
+        if hour + Duration::hours(1) != next {
+            return j; // only the interval's last hour is ever carried
+        }
+        let (subject, event) = (self.layout.subject(row), self.layout.event_us(row));
+        let carried = self.rules.ooo.iter().any(|p| {
+            p.applies(self.ctx, self.base.name, next) && data::ooo_carries(self.ctx, &p.rule, next, &subject, event)
+        });
+        if carried {
+            next
+        } else {
+            j
+        }
+    }
+
     /// The columns the Parquet file of the interval at `start` drops beyond all-null ones' values
     /// (which are null anyway): those of its `null_column_strip` rule, from the file's own rows.
     fn stripped(&mut self, start: Instant) -> Vec<String> {
@@ -258,10 +277,12 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 let mut best: (i64, Row, Instant) = (self.layout.updated_us(&r), r.clone(), j);
-                for v in records::late_versions(self.ctx, &late, &self.base, &self.layout, j, &r) {
+                let (r_first, mut first) = (r, true);
+                for v in records::late_versions(self.ctx, &late, &self.base, &self.layout, j, &r_first) {
                     let as_of = self.as_of;
                     if v.updated_us > best.0 && self.interval(v.carrier).scheduled <= as_of {
                         best = (v.updated_us, v.row, v.carrier);
+                        first = false;
                     }
                 }
                 if !seen.insert(self.layout.key(&best.1)) {
@@ -271,7 +292,14 @@ impl<'a> Builder<'a> {
                 let mut row =
                     records::with_added(self.ctx.seed, self.base.name, &self.layout, best.1, &self.newest, &home);
                 if !self.strip.is_empty() {
-                    for name in self.stripped(best.2) {
+                    // The file that carries this version: a first version held back by F1 is in
+                    // the next interval's file, and that file's stripping is the one that counts.
+                    let file = if first {
+                        self.file_of_first(j, hour, &r_first)
+                    } else {
+                        best.2
+                    };
+                    for name in self.stripped(file) {
                         if let Some(cell) = columns.iter().position(|c| *c == name).and_then(|i| row.get_mut(i)) {
                             *cell = Cell::Null;
                         }
