@@ -442,6 +442,7 @@ class ReferencePipeline:
             if self._backfilled.get((did, s), 0) >= self.settings.max_backfills:
                 continue
             reason = "reconciliation: missing" if s in missing else "reconciliation: count out of tolerance"
+            self._alert(now, did, None, "backfill", "info", f"{fmt_time(s)}..{fmt_time(s + step)}: {reason}")
             body = {"category": d["category"], "start_time": fmt_time(s), "end_time": fmt_time(s + step),
                     "overwrite": False, "destination_prefix": prefix}
             for j in self.api.manual_export(did, body):
@@ -451,6 +452,9 @@ class ReferencePipeline:
             res.backfills.append((did, fmt_time(s), fmt_time(s + step)))
         self.wh.con.execute("INSERT INTO reconciliations VALUES (?, ?, ?, ?, ?, ?)",
                             [did, day.date(), now, len(in_day), len(missing), len(bad_counts)])
+        self._alert(now, did, None, "reconciliation", "info",
+                    f"{key[1]}: {len(in_day)} intervals, {len(missing)} missing, "
+                    f"{len(bad_counts)} with counts out of tolerance")
         self._reconciled.add(key)
         res.reconciled.append(key)
 

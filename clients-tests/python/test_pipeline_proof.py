@@ -144,18 +144,14 @@ def write_proof_table() -> str:
 
 
 #: Scenarios where GET /_mock/truth disagrees with the exports (a mock defect, not the pipeline's),
-#: with the evidence. strict: once the mock is fixed the test passes and the marker must go.
-TRUTH_DEFECTS = {
-    "bad-day": "mock truth defect (F1 x D3): records out_of_order carries into the next interval's "
-               "Parquet file get the null_column_strip columns of their own interval's file in "
-               "GET /_mock/truth (truth.rs uses the record's home interval as its carrier), while "
-               "the file that carries them keeps those columns: e.g. cdr 4db1fd18 (23:56, carried "
-               "into 00:00) truth agentId/teamId/disposition null, file 1014/102/'No Sale'",
-}
-TRUTH_DEFECTS["f1-with-null-column-strip"] = TRUTH_DEFECTS["bad-day"]
+#: with the evidence: `xfail(strict=True)` until the mock is fixed. None now: the one the proof
+#: found (F1 x D3, the scenario below and bad-day) was fixed in 84003ef.
+TRUTH_DEFECTS: dict[str, str] = {}
 
-#: The smallest scenario showing that defect: every interval carries half of the previous
-#: interval's last 10 minutes (F1) and strips columns at least 30% null (D3).
+#: F1 x D3 alone: every interval carries half of the previous interval's last 10 minutes (F1) and
+#: strips columns at least 30% null (D3). The truth once gave carried records the stripped columns
+#: of their own interval's file instead of the carrying file's (bad-day: cdr 4db1fd18 at 23:56,
+#: carried into 00:00: agentId/teamId/disposition null in the truth, 1014/102/'No Sale' in the file).
 F1_WITH_STRIP = """\
 # f1 x null_column_strip: the records F1 carries are stripped as the carrying file is.
 [scenario]
@@ -185,8 +181,8 @@ params = { min_null_fraction = 0.3 }
 NAIVE["f1-with-null-column-strip"] = set()
 
 
-def known_defect(name: str):
-    return pytest.mark.xfail(strict=True, reason=TRUTH_DEFECTS[name]) if name in TRUTH_DEFECTS else ()
+def known_defect(name: str) -> tuple:
+    return (pytest.mark.xfail(strict=True, reason=TRUTH_DEFECTS[name]),) if name in TRUTH_DEFECTS else ()
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=known_defect(p.stem)) for p in scenario_files()])
@@ -200,11 +196,10 @@ def test_pipeline_proof(mock: Mock, tmp_path: Path, path: Path):
     prove(mock, tmp_path, name, path.read_text())
 
 
-@known_defect("f1-with-null-column-strip")
 def test_pipeline_proof_f1_with_null_column_strip(mock: Mock, tmp_path: Path):
     """F1 x D3 alone (docs/faults.md: out_of_order carries records into the next interval's file;
     null_column_strip strips per file; docs/truth.md: stripped values are null for the versions
-    that file carries)."""
+    the file that carries them lacks) — the regression test of the truth defect bad-day showed."""
     prove(mock, tmp_path, "f1-with-null-column-strip", F1_WITH_STRIP, table=False)
 
 
@@ -302,3 +297,46 @@ def prove(mock: Mock, tmp_path: Path, name: str, text: str, table: bool = True) 
     finally:
         reference.close()
         naive.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# The pieces the proof relies on, without a mock
+# ------------------------------------------------------------------------------------------------
+
+
+def test_pipeline_warehouse_upsert_keeps_the_newest_version_ties_keep_existing_and_minus_zero(tmp_path: Path):
+    """The reference pipeline's MERGE: newest last_update_time wins, a tie keeps the row already
+    there, new columns are added, missing ones read as NULL, and -0.0 survives (DuckDB's MERGE /
+    UPDATE would keep 0.0)."""
+    import pyarrow as pa
+
+    from pipeline import Warehouse
+
+    ts = lambda *us: pa.array(list(us), type=pa.timestamp("us", tz="UTC"))  # noqa: E731
+    wh = Warehouse(tmp_path / "w.duckdb")
+    t = wh.register_table("dl-1", "speech", "x", [("k", "VARCHAR"), ("score", "DOUBLE"),
+                                                   ("last_update_time", "TIMESTAMPTZ")], ["k"], "last_update_time")
+    wh.merge(t, pa.table({"k": ["a", "b"], "score": [1.5, 0.0], "last_update_time": ts(10, 10)}), ["k"])
+    wh.merge(t, pa.table({"k": ["a", "b", "c"], "score": [9.0, -0.0, 2.0], "last_update_time": ts(10, 11, 5),
+                          "added": ["x", "y", "z"]}), ["k"])
+    wh.merge(t, pa.table({"k": ["c"], "last_update_time": ts(6)}), ["k"])  # "score" stripped (D3)
+    rows = {r["k"]: r for r in wh.rows(t)}
+    assert wh.columns(t) == ["k", "score", "last_update_time", "added"]
+    assert (rows["a"]["score"], rows["a"]["added"]) == (1.5, None), "a tie keeps the existing row"
+    assert json_repr(rows["b"]["score"]) == "-0.0" and rows["b"]["added"] == "y", "newer wins, -0.0 kept"
+    assert (rows["c"]["score"], rows["c"]["added"]) == (None, None), "a file's missing columns are NULL"
+    wh.close()
+
+
+def json_repr(v) -> str:
+    import json
+
+    return json.dumps(v)
+
+
+def test_pipeline_proof_without_timeline_drops_only_timeline_tables():
+    text = (SCENARIOS / "bad-day.toml").read_text()
+    stripped = without_timeline(text)
+    spec = tomllib.loads(stripped)
+    assert "timeline" not in spec
+    assert spec == {k: v for k, v in tomllib.loads(text).items() if k != "timeline"}
