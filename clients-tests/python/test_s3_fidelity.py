@@ -155,3 +155,151 @@ def test_checksum_headers_only_with_checksum_mode(mock):
     hdrs = got["ResponseMetadata"]["HTTPHeaders"]
     assert not [h for h in hdrs if h.startswith("x-amz-checksum")], hdrs
     assert got["Body"].read() == body
+
+
+# --------------------------------------------------------------------------------------------
+# Object tagging
+# --------------------------------------------------------------------------------------------
+
+
+def tagset(d: dict[str, str]) -> dict[str, Any]:
+    return {"TagSet": [{"Key": k, "Value": v} for k, v in d.items()]}
+
+
+def tags_of(s3, key: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}
+
+
+def test_object_tagging_put_get_replace_delete_and_counts(mock):
+    _, s3 = lake(mock)
+    s3.put_object(Bucket=BUCKET, Key="t.bin", Body=b"tagged")
+    assert tags_of(s3, "t.bin") == {}
+    assert "TagCount" not in s3.get_object(Bucket=BUCKET, Key="t.bin")
+
+    s3.put_object_tagging(Bucket=BUCKET, Key="t.bin", Tagging=tagset({"team": "data lake", "stage": "raw"}))
+    assert tags_of(s3, "t.bin") == {"team": "data lake", "stage": "raw"}
+    got = s3.get_object(Bucket=BUCKET, Key="t.bin")
+    assert got["TagCount"] == 2 and got["Body"].read() == b"tagged"
+    head = s3.head_object(Bucket=BUCKET, Key="t.bin")
+    assert head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-tagging-count") == "2", head
+
+    # PutObjectTagging replaces the whole set.
+    s3.put_object_tagging(Bucket=BUCKET, Key="t.bin", Tagging=tagset({"only": "one"}))
+    assert tags_of(s3, "t.bin") == {"only": "one"}
+    assert s3.get_object(Bucket=BUCKET, Key="t.bin")["TagCount"] == 1
+
+    r = s3.delete_object_tagging(Bucket=BUCKET, Key="t.bin")
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert tags_of(s3, "t.bin") == {}
+    assert "x-amz-tagging-count" not in s3.head_object(Bucket=BUCKET, Key="t.bin")["ResponseMetadata"]["HTTPHeaders"]
+
+    # Tags go with the object: a new object under the key starts untagged.
+    s3.put_object_tagging(Bucket=BUCKET, Key="t.bin", Tagging=tagset({"old": "1"}))
+    s3.delete_object(Bucket=BUCKET, Key="t.bin")
+    s3.put_object(Bucket=BUCKET, Key="t.bin", Body=b"new")
+    assert tags_of(s3, "t.bin") == {}
+
+    for call in (lambda: s3.put_object_tagging(Bucket=BUCKET, Key="missing", Tagging=tagset({"a": "b"})),
+                 lambda: s3.get_object_tagging(Bucket=BUCKET, Key="missing"),
+                 lambda: s3.delete_object_tagging(Bucket=BUCKET, Key="missing")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert s3_error_code(e.value) == "NoSuchKey"
+
+
+def test_object_tagging_limits_are_s3s(mock):
+    _, s3 = lake(mock)
+    s3.put_object(Bucket=BUCKET, Key="l.bin", Body=b"x")
+    ok = {f"k{i}": "v" for i in range(10)}
+    s3.put_object_tagging(Bucket=BUCKET, Key="l.bin", Tagging=tagset(ok))
+    assert tags_of(s3, "l.bin") == ok
+    s3.put_object_tagging(Bucket=BUCKET, Key="l.bin", Tagging=tagset({"k" * 128: "v" * 256}))
+    for bad in ({f"k{i}": "v" for i in range(11)}, {"k" * 129: "v"}, {"k": "v" * 257}, {"aws:x": "v"}):
+        with pytest.raises(ClientError) as e:
+            s3.put_object_tagging(Bucket=BUCKET, Key="l.bin", Tagging=tagset(bad))
+        assert s3_error_code(e.value) == "InvalidTag", bad
+        assert s3_status(e.value) == 400
+    assert tags_of(s3, "l.bin") == {"k" * 128: "v" * 256}, "a refused set changes nothing"
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=BUCKET, Key="n.bin", Body=b"x", Tagging="&".join(f"k{i}=v" for i in range(11)))
+    assert s3_error_code(e.value) == "InvalidTag"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=BUCKET, Key="n.bin")  # nothing stored
+
+
+def test_tagging_header_on_put_and_copy_directive(mock):
+    _, s3 = lake(mock)
+    s3.put_object(Bucket=BUCKET, Key="src.bin", Body=b"src", Tagging="team=data%20lake&stage=raw")
+    assert tags_of(s3, "src.bin") == {"team": "data lake", "stage": "raw"}
+    assert s3.get_object(Bucket=BUCKET, Key="src.bin")["TagCount"] == 2
+
+    # COPY (the default) keeps the source's tags; REPLACE takes the request's (or none).
+    s3.copy_object(Bucket=BUCKET, Key="copy.bin", CopySource={"Bucket": BUCKET, "Key": "src.bin"})
+    assert tags_of(s3, "copy.bin") == {"team": "data lake", "stage": "raw"}
+    s3.copy_object(Bucket=BUCKET, Key="repl.bin", CopySource={"Bucket": BUCKET, "Key": "src.bin"},
+                   TaggingDirective="REPLACE", Tagging="stage=curated")
+    assert tags_of(s3, "repl.bin") == {"stage": "curated"}
+    s3.copy_object(Bucket=BUCKET, Key="none.bin", CopySource={"Bucket": BUCKET, "Key": "src.bin"},
+                   TaggingDirective="REPLACE")
+    assert tags_of(s3, "none.bin") == {}
+    # An overwrite without the header leaves the new object untagged.
+    s3.put_object(Bucket=BUCKET, Key="src.bin", Body=b"v2")
+    assert tags_of(s3, "src.bin") == {}
+
+
+def test_object_tags_survive_a_restart(tmp_path):
+    first = MockProcess(tmp_path / "data", tmp_path / "first.log")
+    try:
+        m = Mock(first)
+        creds, s3 = lake(m)
+        s3.put_object(Bucket=BUCKET, Key="keep.bin", Body=b"k")
+        s3.put_object_tagging(Bucket=BUCKET, Key="keep.bin", Tagging=tagset({"keep": "me"}))
+        m.close()
+    finally:
+        first.stop()
+    second = MockProcess(tmp_path / "data", tmp_path / "second.log")
+    try:
+        m = Mock(second)
+        s3 = m.s3_client(creds["access_key_id"], creds["secret_access_key"])
+        assert tags_of(s3, "keep.bin") == {"keep": "me"}
+        assert s3.get_object(Bucket=BUCKET, Key="keep.bin")["TagCount"] == 1
+        m.close()
+    finally:
+        second.stop()
+
+
+def test_sea_refuses_tagging(mock):
+    sea = mock.sea_tenant("seauser", count=1)
+    s3 = mock.sea_client(sea.creds)
+    key = s3.list_objects_v2(Bucket=SEA_BUCKET, Prefix=sea.creds.prefix)["Contents"][0]["Key"]
+    for call in (lambda: s3.get_object_tagging(Bucket=SEA_BUCKET, Key=key),
+                 lambda: s3.put_object_tagging(Bucket=SEA_BUCKET, Key=key, Tagging=tagset({"a": "b"})),
+                 lambda: s3.delete_object_tagging(Bucket=SEA_BUCKET, Key=key)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert s3_error_code(e.value) == "AccessDenied"
+    assert "TagCount" not in s3.get_object(Bucket=SEA_BUCKET, Key=key)
+
+
+def test_minio_set_get_delete_object_tags(mock):
+    creds, s3 = lake(mock)
+    u = urlparse(creds["endpoint"])
+    # secure=False: the mock speaks plain HTTP here; region: skips a GetBucketLocation.
+    m = Minio(u.netloc, access_key=creds["access_key_id"], secret_key=creds["secret_access_key"],
+              secure=False, region=REGION)
+    s3.put_object(Bucket=BUCKET, Key="m.bin", Body=b"minio")
+    assert m.get_object_tags(BUCKET, "m.bin") is None
+    tags = Tags.new_object_tags()
+    tags["project"] = "cxone"
+    tags["tier"] = "bronze"
+    m.set_object_tags(BUCKET, "m.bin", tags)
+    assert dict(m.get_object_tags(BUCKET, "m.bin")) == {"project": "cxone", "tier": "bronze"}
+    assert tags_of(s3, "m.bin") == {"project": "cxone", "tier": "bronze"}
+    m.delete_object_tags(BUCKET, "m.bin")
+    assert m.get_object_tags(BUCKET, "m.bin") is None
+    # put_object(tags=...) sends x-amz-tagging.
+    import io
+    t = Tags.new_object_tags()
+    t["via"] = "put"
+    m.put_object(BUCKET, "p.bin", io.BytesIO(b"p"), 1, tags=t)
+    assert dict(m.get_object_tags(BUCKET, "p.bin")) == {"via": "put"}

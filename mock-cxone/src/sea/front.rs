@@ -1,8 +1,8 @@
 //! The S3 operations, routed by bucket and caller: `cxone-sea` is served by [`super::sea_bucket`]
 //! from SEA metadata with derived bytes (tenants may only read and delete in their own folder);
 //! every other bucket is a tenant's data-lake bucket, served by [`super::lake_bucket`] over
-//! s3s-fs for its owner only; [`unversioned`] adds what S3 answers about versions and tags on
-//! such a (never versioned) bucket.
+//! s3s-fs for its owner only; [`unversioned`] adds what S3 answers about versions on such a
+//! (never versioned) bucket and routes object tagging (SEA refuses it: AccessDenied).
 
 mod unversioned;
 
@@ -223,5 +223,21 @@ impl S3 for S3Front {
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let bucket = req.input.bucket.clone();
         route!(self, req, &bucket, sea: sea_refuses, lake: unversioned::get_object_tagging)
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        route!(self, req, &bucket, sea: sea_refuses, lake: unversioned::put_object_tagging)
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let bucket = req.input.bucket.clone();
+        route!(self, req, &bucket, sea: sea_refuses, lake: unversioned::delete_object_tagging)
     }
 }

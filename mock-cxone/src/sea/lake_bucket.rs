@@ -36,6 +36,9 @@
 //!   prefixes with a delimiter), as in S3.
 //! - Not kept as S3 does: keys with empty, `.` or `..` segments
 //!   or a leading `/` are refused (400) because they cannot map one-to-one onto files.
+//! - Object tags ([`super::lake_tags`]) in the internal-info sidecar: Put/Get/DeleteObjectTagging,
+//!   `x-amz-tagging` on PutObject and CopyObject (tagging directive), `x-amz-tagging-count` on
+//!   GET/HEAD.
 //! - Exports write through [`super::lake_platform`] (same layout, locks and rules).
 //! - Multipart uploads belong to the tenant, not to one credential pair: an upload started with
 //!   one data-lake pair may be finished with another of the same tenant.
@@ -53,6 +56,7 @@ use super::lake_fs::{
 };
 use super::lake_list;
 use super::lake_owner::{self, internal, require_owner, Claim};
+use super::lake_tags::{self, Tags};
 use crate::app::App;
 use crate::auth::tenants;
 use crate::faults::kms;
@@ -311,13 +315,14 @@ impl LakeBuckets {
     }
 
     /// After a write under its locks: `LastModified` is now on the mock clock, the sidecar
-    /// records the KMS key (and, for multipart, part sizes instead of any stale checksums).
+    /// records the object's tags, the KMS key (and, for multipart, part sizes instead of any stale checksums).
     async fn finish_write(
         &self,
         bucket: &str,
         key: &str,
         kms_key: &str,
         replace_info: Option<InternalInfo>,
+        tags: &Tags,
     ) -> S3Result<Instant> {
         let now = self.app.now();
         let path = self.layout.object_path(bucket, key);
@@ -330,6 +335,7 @@ impl LakeBuckets {
                 .unwrap_or_default(),
         };
         info.insert(INFO_KMS_KEY.into(), kms_key.into());
+        lake_tags::set(&mut info, tags);
         lake_fs::save_info(&self.layout, bucket, key, &info)
             .await
             .map_err(io500)?;
@@ -418,6 +424,7 @@ impl LakeBuckets {
             content_length: Some(0),
             e_tag: Some(ETag::Strong(found.etag.clone())),
             last_modified: Some(found.last_modified.clone()),
+            tag_count: lake_tags::count(found.info.as_ref()),
             accept_ranges: Some("bytes".into()),
             server_side_encryption: Self::aws_kms(),
             ssekms_key_id: Some(kms),
@@ -476,6 +483,14 @@ fn clear_checksums(
 ) {
     for c in [crc32, crc32c, sha1, sha256, crc64nvme] {
         *c = None;
+    }
+}
+
+/// `x-amz-tagging-count` on HEAD (s3s's HeadObjectOutput has no field for it; S3 sends it when
+/// the object has tags).
+fn tag_count_header(headers: &mut http::HeaderMap, count: Option<i32>) {
+    if let Some(n) = count {
+        headers.insert("x-amz-tagging-count", http::HeaderValue::from(n));
     }
 }
 
@@ -795,6 +810,8 @@ impl LakeBuckets {
         self.own(caller, &bucket)?;
         check_key(&key).map_err(|e| e.to_s3(&key))?;
         let kms = self.kms_key(caller.tenant_id())?;
+        // `x-amz-tagging`: checked before the body is read, so a bad set stores nothing.
+        let tags = lake_tags::from_header(req.input.tagging.as_ref())?;
 
         let input = &mut req.input;
         let provided = Checksum {
@@ -835,11 +852,12 @@ impl LakeBuckets {
             let mut info = InternalInfo::new();
             info.insert(INFO_KMS_KEY.into(), kms.clone().into());
             info.insert(INFO_MARKER_AT.into(), to_us(self.app.now()).into());
+            lake_tags::set(&mut info, &tags);
             lake_fs::save_info(&self.layout, &bucket, &key, &info)
                 .await
                 .map_err(io500)?;
         } else {
-            self.finish_write(&bucket, &key, &kms, None).await?;
+            self.finish_write(&bucket, &key, &kms, None, &tags).await?;
         }
         resp.output.server_side_encryption = Self::aws_kms();
         resp.output.ssekms_key_id = Some(kms);
@@ -915,6 +933,7 @@ impl LakeBuckets {
             out.checksum_type = Some(checksum_type(found.info.as_ref()));
         }
         out.last_modified = Some(found.last_modified);
+        out.tag_count = lake_tags::count(found.info.as_ref());
         out.parts_count = parts_count;
         out.storage_class = storage_class(found.info.as_ref()).map(|c| StorageClass::from(c.to_string()));
         out.accept_ranges = Some("bytes".into());
@@ -947,7 +966,7 @@ impl LakeBuckets {
         let kms = self.object_kms_key(caller, found.info.as_ref())?;
         if key.ends_with('/') {
             let m = Self::marker_output(&found, kms);
-            return Ok(S3Response::new(HeadObjectOutput {
+            let mut resp = S3Response::new(HeadObjectOutput {
                 content_length: m.content_length,
                 e_tag: m.e_tag,
                 last_modified: m.last_modified,
@@ -955,7 +974,9 @@ impl LakeBuckets {
                 server_side_encryption: m.server_side_encryption,
                 ssekms_key_id: m.ssekms_key_id,
                 ..Default::default()
-            }));
+            });
+            tag_count_header(&mut resp.headers, m.tag_count);
+            return Ok(resp);
         }
         let checksums_wanted = checksum_mode_enabled(req.input.checksum_mode.as_ref());
         let mut resp = self.fs.head_object(req).await?;
@@ -992,6 +1013,7 @@ impl LakeBuckets {
         out.accept_ranges = Some("bytes".into());
         out.server_side_encryption = Self::aws_kms();
         out.ssekms_key_id = Some(kms);
+        tag_count_header(&mut resp.headers, lake_tags::count(found.info.as_ref()));
         Ok(resp)
     }
 
@@ -1088,6 +1110,18 @@ impl LakeBuckets {
             .metadata_directive
             .as_ref()
             .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        // `x-amz-tagging-directive`: COPY (the default) keeps the source's tags, REPLACE takes
+        // `x-amz-tagging` (none without it).
+        let replace_tags = req
+            .input
+            .tagging_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+        let new_tags = if replace_tags {
+            Some(lake_tags::from_header(req.input.tagging.as_ref())?)
+        } else {
+            None
+        };
 
         let _locks = LockSet::new(&self.layout)
             .write(&bucket, &key)
@@ -1106,6 +1140,7 @@ impl LakeBuckets {
             .await
             .map_err(io500)?;
         self.may_decrypt(caller, &src_bucket, &src_key, src_info.as_ref(), "CopyObject")?;
+        let tags = new_tags.unwrap_or_else(|| lake_tags::of(src_info.as_ref()));
         prepare_write(&self.layout, &bucket, &key)?;
         let src_has_meta = self.layout.metadata_path(&src_bucket, &src_key).exists();
         let same = src_bucket == bucket && src_key == key;
@@ -1151,7 +1186,7 @@ impl LakeBuckets {
             }
             None => None,
         };
-        let now = self.finish_write(&bucket, &key, &kms, Some(info)).await?;
+        let now = self.finish_write(&bucket, &key, &kms, Some(info), &tags).await?;
         let out = &mut resp.output;
         if let Some(r) = out.copy_object_result.as_mut() {
             r.last_modified = Some(ts(now));
@@ -1166,6 +1201,70 @@ impl LakeBuckets {
         out.server_side_encryption = Self::aws_kms();
         out.ssekms_key_id = Some(kms);
         Ok(resp)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object tagging (see `lake_tags`)
+
+impl LakeBuckets {
+    /// The object under its write lock, for a tag change: `NoSuchKey` unless it exists.
+    async fn retag(&self, caller: &Caller, bucket: &str, key: &str, tags: &Tags) -> S3Result<()> {
+        self.own(caller, bucket)?;
+        if check_key(key).is_err() {
+            return Err(no_such_key());
+        }
+        let _locks = LockSet::new(&self.layout).write(bucket, key).acquire().await;
+        self.own(caller, bucket)?;
+        let found = self.find(bucket, key).await?;
+        let mut info = found.info.unwrap_or_default();
+        lake_tags::set(&mut info, tags);
+        lake_fs::save_info(&self.layout, bucket, key, &info)
+            .await
+            .map_err(io500)
+    }
+
+    /// GetObjectTagging: the object's tag set (ownership and KMS grant as for HEAD).
+    pub async fn get_object_tagging(
+        &self,
+        caller: &Caller,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let (bucket, key) = (&req.input.bucket, &req.input.key);
+        let none = Conditions {
+            if_match: None,
+            if_none_match: None,
+            if_modified_since: None,
+            if_unmodified_since: None,
+        };
+        let (_locks, found) = self.open_for_read(caller, bucket, key, none).await?;
+        self.may_decrypt(caller, bucket, key, found.info.as_ref(), "GetObjectTagging")?;
+        Ok(S3Response::new(GetObjectTaggingOutput {
+            tag_set: lake_tags::to_tag_set(lake_tags::of(found.info.as_ref())),
+            version_id: None,
+        }))
+    }
+
+    /// PutObjectTagging: replaces the object's whole tag set.
+    pub async fn put_object_tagging(
+        &self,
+        caller: &Caller,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let tags = lake_tags::from_tag_set(&req.input.tagging.tag_set)?;
+        self.retag(caller, &req.input.bucket, &req.input.key, &tags).await?;
+        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    }
+
+    /// DeleteObjectTagging: empties the object's tag set (204).
+    pub async fn delete_object_tagging(
+        &self,
+        caller: &Caller,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        self.retag(caller, &req.input.bucket, &req.input.key, &Tags::new())
+            .await?;
+        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
     }
 }
 
@@ -1427,7 +1526,8 @@ impl LakeBuckets {
             out.checksum_crc64nvme = sum.checksum_crc64nvme;
             out.checksum_type = Some(kind);
         }
-        self.finish_write(&bucket, &key, &kms, Some(info)).await?;
+        // A new object: tags given on CreateMultipartUpload are not kept (see lake_tags).
+        self.finish_write(&bucket, &key, &kms, Some(info), &Tags::new()).await?;
         out.location = Some(format!("{}/{bucket}/{key}", self.app.urls.s3.trim_end_matches('/')));
         out.bucket = Some(bucket);
         out.key = Some(key);

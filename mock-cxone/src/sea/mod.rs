@@ -13,6 +13,7 @@ pub mod lake_fs;
 pub mod lake_list;
 pub mod lake_owner;
 pub mod lake_platform;
+pub mod lake_tags;
 pub mod request_id;
 pub mod sea_bucket;
 

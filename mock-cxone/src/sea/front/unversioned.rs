@@ -1,7 +1,7 @@
 //! What S3 answers on a bucket that never had versioning enabled — which every data-lake bucket
 //! is (the mock keeps one version per key): GetBucketVersioning has no `Status`,
-//! ListObjectVersions lists each current object once as version `null` with `IsLatest`, and
-//! GetObjectTagging of an existing object is an empty tag set. Real clients ask for these behind
+//! ListObjectVersions lists each current object once as version `null` with `IsLatest`, and the
+//! object tagging calls address version `null` (tags themselves: `lake_tags`). Real clients ask for these behind
 //! common switches (s3fs `version_aware=True`, the MinIO SDK's `include_version=True` and
 //! `get_object_tags`, the AWS CLI's `--copy-props default` on multipart copies, GUI tools' bucket
 //! properties); a 501 breaks them where S3 would not.
@@ -107,25 +107,40 @@ pub(super) async fn list_object_versions(
     Ok(S3Response::new(out))
 }
 
-/// GetObjectTagging: an existing object of the caller's bucket has no tags (PutObjectTagging is
-/// not offered); a missing one is `NoSuchKey`, as for HEAD.
+/// `NoSuchVersion` for a version id other than `null` (the only version a data-lake object has).
+fn only_null_version(version_id: Option<&str>) -> S3Result<()> {
+    match version_id.filter(|v| *v != NULL_VERSION) {
+        Some(v) => Err(s3_error!(NoSuchVersion, "The specified version {v:?} does not exist.")),
+        None => Ok(()),
+    }
+}
+
+/// GetObjectTagging of the object (version `null`): its tag set ([`crate::sea::lake_tags`]).
 pub(super) async fn get_object_tagging(
     lake: &LakeBuckets,
     caller: &Caller,
     req: S3Request<GetObjectTaggingInput>,
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-    if let Some(v) = req.input.version_id.as_deref().filter(|v| *v != NULL_VERSION) {
-        return Err(s3_error!(NoSuchVersion, "The specified version {v:?} does not exist."));
-    }
-    let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
-    let head = req.map_input(|_| HeadObjectInput {
-        bucket,
-        key,
-        ..Default::default()
-    });
-    lake.head_object(caller, head).await?; // ownership, key and KMS grant as for HEAD
-    Ok(S3Response::new(GetObjectTaggingOutput {
-        tag_set: Vec::new(),
-        version_id: None,
-    }))
+    only_null_version(req.input.version_id.as_deref())?;
+    lake.get_object_tagging(caller, req).await
+}
+
+/// PutObjectTagging of the object (version `null`): replaces its tag set.
+pub(super) async fn put_object_tagging(
+    lake: &LakeBuckets,
+    caller: &Caller,
+    req: S3Request<PutObjectTaggingInput>,
+) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+    only_null_version(req.input.version_id.as_deref())?;
+    lake.put_object_tagging(caller, req).await
+}
+
+/// DeleteObjectTagging of the object (version `null`): empties its tag set.
+pub(super) async fn delete_object_tagging(
+    lake: &LakeBuckets,
+    caller: &Caller,
+    req: S3Request<DeleteObjectTaggingInput>,
+) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+    only_null_version(req.input.version_id.as_deref())?;
+    lake.delete_object_tagging(caller, req).await
 }
