@@ -303,3 +303,18 @@ def test_minio_set_get_delete_object_tags(mock):
     t["via"] = "put"
     m.put_object(BUCKET, "p.bin", io.BytesIO(b"p"), 1, tags=t)
     assert dict(m.get_object_tags(BUCKET, "p.bin")) == {"via": "put"}
+
+
+def test_tagging_on_multipart_upload(mock):
+    """`x-amz-tagging` on CreateMultipartUpload (boto3's upload_file with ExtraArgs={"Tagging"}
+    over its 8 MiB threshold sends it there) tags the object Complete makes."""
+    _, s3 = lake(mock)
+    up = s3.create_multipart_upload(Bucket=BUCKET, Key="mp.bin", Tagging="source=multipart&n=2")
+    part = s3.upload_part(Bucket=BUCKET, Key="mp.bin", UploadId=up["UploadId"], PartNumber=1, Body=b"m" * 1024)
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="mp.bin", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert tags_of(s3, "mp.bin") == {"source": "multipart", "n": "2"}
+    assert s3.get_object(Bucket=BUCKET, Key="mp.bin")["TagCount"] == 2
+    with pytest.raises(ClientError) as e:
+        s3.create_multipart_upload(Bucket=BUCKET, Key="bad.bin", Tagging="aws:reserved=1")
+    assert s3_error_code(e.value) == "InvalidTag"

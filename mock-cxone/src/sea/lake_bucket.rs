@@ -1293,9 +1293,16 @@ impl LakeBuckets {
             prepare_write(&self.layout, &bucket, &key)?;
         }
         let kms = self.kms_key(caller.tenant_id())?;
+        let tags = lake_tags::from_header(req.input.tagging.as_ref())?;
         let algorithm = req.input.checksum_algorithm.clone();
         req.credentials = Self::tenant_credentials(caller);
         let mut resp = self.fs.create_multipart_upload(req).await?;
+        if let Some(id) = resp.output.upload_id.as_deref() {
+            // `x-amz-tagging` on CreateMultipartUpload: the object gets them on Complete.
+            lake_tags::save_upload_tags(&self.layout, id, &tags)
+                .await
+                .map_err(io500)?;
+        }
         resp.output.checksum_algorithm = algorithm;
         resp.output.server_side_encryption = Self::aws_kms();
         resp.output.ssekms_key_id = Some(kms);
@@ -1526,8 +1533,9 @@ impl LakeBuckets {
             out.checksum_crc64nvme = sum.checksum_crc64nvme;
             out.checksum_type = Some(kind);
         }
-        // A new object: tags given on CreateMultipartUpload are not kept (see lake_tags).
-        self.finish_write(&bucket, &key, &kms, Some(info), &Tags::new()).await?;
+        // A new object, with the tags given on CreateMultipartUpload.
+        let tags = lake_tags::take_upload_tags(&self.layout, &upload_id).await;
+        self.finish_write(&bucket, &key, &kms, Some(info), &tags).await?;
         out.location = Some(format!("{}/{bucket}/{key}", self.app.urls.s3.trim_end_matches('/')));
         out.bucket = Some(bucket);
         out.key = Some(key);
@@ -1544,8 +1552,11 @@ impl LakeBuckets {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         self.own(caller, &req.input.bucket)?;
         self.own_upload(caller, &req.input.upload_id)?;
+        let upload_id = req.input.upload_id.clone();
         req.credentials = Self::tenant_credentials(caller);
-        self.fs.abort_multipart_upload(req).await
+        let resp = self.fs.abort_multipart_upload(req).await?;
+        let _ = lake_tags::take_upload_tags(&self.layout, &upload_id).await;
+        Ok(resp)
     }
 }
 

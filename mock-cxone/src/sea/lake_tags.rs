@@ -1,7 +1,7 @@
 //! Object tags on data-lake objects, as S3 keeps them: a set of at most 10 key/value pairs per
 //! object (keys 1–128 characters, values 0–256, unique keys, no `aws:` prefix, letters, digits,
 //! spaces and `+ - = . _ : / @`), replaced whole by PutObjectTagging or by `x-amz-tagging` on
-//! PutObject (and CopyObject with `x-amz-tagging-directive: REPLACE`; `COPY`, the default, keeps
+//! PutObject and CreateMultipartUpload (and CopyObject with `x-amz-tagging-directive: REPLACE`; `COPY`, the default, keeps
 //! the source's), emptied by DeleteObjectTagging, gone with the object.
 //!
 //! Tags live in the object's internal-info sidecar ([`super::lake_fs`]) next to its ETag and KMS
@@ -11,7 +11,7 @@
 use s3s::dto::{Tag, TaggingHeader};
 use s3s::{s3_error, S3Error, S3Result};
 
-use super::lake_fs::InternalInfo;
+use super::lake_fs::{InternalInfo, Layout};
 
 /// Key of the tag set (`[[key, value], …]`, in the order given) in the internal-info sidecar.
 pub(crate) const INFO_TAGS: &str = "tags";
@@ -125,6 +125,31 @@ pub(crate) fn set(info: &mut InternalInfo, tags: &Tags) {
         let v = tags.iter().map(|(k, v)| serde_json::json!([k, v])).collect();
         info.insert(INFO_TAGS.into(), serde_json::Value::Array(v));
     }
+}
+
+/// Where the tags of a pending multipart upload wait for CompleteMultipartUpload (next to
+/// s3s-fs's `.upload-<id>.json`; bucket deletion wipes neither, an abort or Complete removes it).
+fn upload_tags_path(layout: &Layout, upload_id: &str) -> std::path::PathBuf {
+    layout.root().join(format!(".upload-{upload_id}.tags.json"))
+}
+
+/// Records the tags `x-amz-tagging` gave on CreateMultipartUpload (nothing when there are none).
+pub(crate) async fn save_upload_tags(layout: &Layout, upload_id: &str, tags: &Tags) -> std::io::Result<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let bytes = serde_json::to_vec(tags).map_err(std::io::Error::other)?;
+    super::lake_fs::write_atomic(layout, &upload_tags_path(layout, upload_id), &bytes).await
+}
+
+/// The tags recorded for an upload (empty when none), removing the record.
+pub(crate) async fn take_upload_tags(layout: &Layout, upload_id: &str) -> Tags {
+    let path = upload_tags_path(layout, upload_id);
+    let Ok(bytes) = tokio::fs::read(&path).await else {
+        return Tags::new();
+    };
+    let _ = tokio::fs::remove_file(&path).await;
+    serde_json::from_slice(&bytes).unwrap_or_default()
 }
 
 /// The S3 tag set of `tags`.
