@@ -56,6 +56,7 @@ use super::lake_fs::{
 };
 use super::lake_list;
 use super::lake_owner::{self, internal, require_owner, Claim};
+use super::lake_read;
 use super::lake_tags::{self, Tags};
 use crate::app::App;
 use crate::auth::tenants;
@@ -370,7 +371,8 @@ impl LakeBuckets {
             return Ok(found);
         }
         let path = self.layout.object_path(bucket, key);
-        let meta = match tokio::fs::metadata(&path).await {
+        // A stat and a small sidecar read: on this thread (see `lake_read`).
+        let meta = match std::fs::metadata(&path) {
             Ok(m) if m.is_file() && !key.ends_with('/') => m,
             Ok(_) => return Err(no_such_key()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -381,7 +383,7 @@ impl LakeBuckets {
             }
             Err(e) => return Err(io500(e)),
         };
-        let info = lake_fs::load_info(&self.layout, bucket, key).await.map_err(io500)?;
+        let info = lake_fs::load_info_now(&self.layout, bucket, key).map_err(io500)?;
         let etag = lake_fs::etag_of(&self.layout, bucket, key, info.as_ref())
             .await
             .map_err(io500)?;
@@ -390,6 +392,75 @@ impl LakeBuckets {
             last_modified: Timestamp::from(meta.modified().map_err(io500)?),
             size: meta.len(),
             info,
+        })
+    }
+
+    /// GetObject's output for the object `found` (its read lock held): attributes, checksums of
+    /// whole-object reads, and the bytes of `range` (`lake_read`, instead of s3s-fs's reader).
+    async fn read_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        found: &Found,
+        range: Option<Range>,
+    ) -> S3Result<GetObjectOutput> {
+        let (span, content_range) = lake_read::span(range, found.size)?;
+        let len = span.end - span.start;
+        let a = lake_read::attributes(&self.layout.metadata_path(bucket, key)).map_err(io500)?;
+        let body = lake_read::body(&self.layout.object_path(bucket, key), span)
+            .await
+            .map_err(io500)?;
+        // S3 leaves the checksums out of a read of part of the object.
+        let sums = if len == found.size {
+            lake_read::checksums(found.info.as_ref())
+        } else {
+            Checksum::default()
+        };
+        Ok(GetObjectOutput {
+            body: Some(body),
+            content_length: Some(i64::try_from(len).unwrap_or(i64::MAX)),
+            content_range,
+            last_modified: Some(found.last_modified.clone()),
+            expires: a.expires(),
+            metadata: a.user_metadata,
+            content_encoding: a.content_encoding,
+            content_type: a.content_type.map(Into::into),
+            content_disposition: a.content_disposition,
+            content_language: a.content_language,
+            cache_control: a.cache_control,
+            website_redirect_location: a.website_redirect_location,
+            e_tag: Some(ETag::Strong(found.etag.clone())),
+            checksum_crc32: sums.checksum_crc32,
+            checksum_crc32c: sums.checksum_crc32c,
+            checksum_sha1: sums.checksum_sha1,
+            checksum_sha256: sums.checksum_sha256,
+            checksum_crc64nvme: sums.checksum_crc64nvme,
+            ..Default::default()
+        })
+    }
+
+    /// HeadObject's output for the object `found` (its read lock held).
+    fn head_output(&self, bucket: &str, key: &str, found: &Found) -> S3Result<HeadObjectOutput> {
+        let a = lake_read::attributes(&self.layout.metadata_path(bucket, key)).map_err(io500)?;
+        let sums = lake_read::checksums(found.info.as_ref());
+        Ok(HeadObjectOutput {
+            content_length: Some(i64::try_from(found.size).unwrap_or(i64::MAX)),
+            last_modified: Some(found.last_modified.clone()),
+            expires: a.expires(),
+            metadata: a.user_metadata,
+            content_encoding: a.content_encoding,
+            content_type: a.content_type.map(Into::into),
+            content_disposition: a.content_disposition,
+            content_language: a.content_language,
+            cache_control: a.cache_control,
+            website_redirect_location: a.website_redirect_location,
+            e_tag: Some(ETag::Strong(found.etag.clone())),
+            checksum_crc32: sums.checksum_crc32,
+            checksum_crc32c: sums.checksum_crc32c,
+            checksum_sha1: sums.checksum_sha1,
+            checksum_sha256: sums.checksum_sha256,
+            checksum_crc64nvme: sums.checksum_crc64nvme,
+            ..Default::default()
         })
     }
 
@@ -912,7 +983,7 @@ impl LakeBuckets {
             return Ok(S3Response::new(Self::marker_output(&found, kms)));
         }
         let checksums_wanted = checksum_mode_enabled(req.input.checksum_mode.as_ref());
-        let mut resp = self.fs.get_object(req).await?;
+        let mut resp = S3Response::new(self.read_object(&bucket, &key, &found, req.input.range).await?);
         let out = &mut resp.output;
         if !checksums_wanted {
             clear_checksums(
@@ -979,7 +1050,7 @@ impl LakeBuckets {
             return Ok(resp);
         }
         let checksums_wanted = checksum_mode_enabled(req.input.checksum_mode.as_ref());
-        let mut resp = self.fs.head_object(req).await?;
+        let mut resp = S3Response::new(self.head_output(&bucket, &key, &found)?);
         let out = &mut resp.output;
         if !checksums_wanted {
             clear_checksums(

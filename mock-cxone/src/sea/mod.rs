@@ -13,6 +13,7 @@ pub mod lake_fs;
 pub mod lake_list;
 pub mod lake_owner;
 pub mod lake_platform;
+pub mod lake_read;
 pub mod lake_tags;
 pub mod request_id;
 pub mod sea_bucket;
@@ -30,7 +31,7 @@ pub fn service(
     let fs = s3s_fs::FileSystem::new(app.store.s3_root()).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
     let mut builder = S3ServiceBuilder::new(front::S3Front::new(app.clone(), fs));
     builder.set_auth(auth::StoreAuth::new(app));
-    Ok(expect_continue::CloseAfterBodilessExpect::new(request_id::RequestIds::new(
-        builder.build(),
-    )))
+    Ok(expect_continue::CloseAfterBodilessExpect::new(
+        request_id::RequestIds::new(builder.build()),
+    ))
 }
