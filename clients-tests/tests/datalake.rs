@@ -1794,3 +1794,49 @@ async fn datalake_folder_markers_are_listed_as_s3_lists_them() {
         .expect("delete marker");
     assert_eq!(keys(&l.s3, b, "m/").await, ["m/full/x.bin", "m/y=1/", "m/z.bin"]);
 }
+
+#[tokio::test]
+async fn datalake_d8_a_deleted_bucket_name_claimed_by_another_tenant_changes_hands_at_once() {
+    // Both tenants touch the name first, so the server has seen (and may cache) who owns it.
+    let l = lake("demo-lake").await;
+    let (_, acme) = other_tenant(&l.m, "acme").await;
+    l.s3.create_bucket()
+        .bucket("shared-name")
+        .send()
+        .await
+        .expect("demo creates");
+    put(&l.s3, "shared-name", "a.csv", b"demo data").await;
+    let err = acme
+        .get_object()
+        .bucket("shared-name")
+        .key("a.csv")
+        .send()
+        .await
+        .expect_err("acme refused");
+    assert_eq!(s3_code(&err), "AccessDenied");
+    l.s3.delete_object()
+        .bucket("shared-name")
+        .key("a.csv")
+        .send()
+        .await
+        .expect("delete");
+    l.s3.delete_bucket()
+        .bucket("shared-name")
+        .send()
+        .await
+        .expect("demo deletes the bucket");
+    acme.create_bucket()
+        .bucket("shared-name")
+        .send()
+        .await
+        .expect("acme claims the name");
+    put(&acme, "shared-name", "b.csv", b"acme data").await;
+    let err =
+        l.s3.get_object()
+            .bucket("shared-name")
+            .key("b.csv")
+            .send()
+            .await
+            .expect_err("demo refused now");
+    assert_eq!(s3_code(&err), "AccessDenied");
+}

@@ -45,6 +45,8 @@ pub struct App {
     pub jwt_key: Vec<u8>,
     /// S3 credentials read from the store, kept while they are unchanged.
     pub s3_callers: crate::sea::auth::CallerCache,
+    /// Bucket owners read from the store, kept while the buckets are unchanged.
+    pub bucket_owners: crate::sea::lake_owner::OwnerCache,
 }
 
 const CLOCK_KEY: &str = "clock";
@@ -82,6 +84,7 @@ impl App {
             s3_ready: AtomicBool::new(false),
             jwt_key: jwt_key.into_bytes(),
             s3_callers: Default::default(),
+            bucket_owners: Default::default(),
         };
         app.persist_clock()?;
         app.ensure_demo_tenant()?;

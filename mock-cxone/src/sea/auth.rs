@@ -1,5 +1,5 @@
 //! S3 request authentication backed by the store. Secrets are cached in memory, keyed by access
-//! key and tagged with the store's credential epoch: any change to a credential or tenant row
+//! key and tagged with the store's access epoch: any change to a credential or tenant row
 //! moves the epoch, so a regenerated SEA key is refused at once (S1) with `InvalidAccessKeyId`,
 //! while an unchanged credential costs no SQLite query per request (the S3 hot path).
 
@@ -56,7 +56,7 @@ const CACHE_LIMIT: usize = 10_000;
 pub fn cached_lookup(app: &App, access_key: &str) -> StoreResult<Option<(Caller, String)>> {
     // The epoch is read before the store: an entry read from a store that changed meanwhile is
     // tagged with the older epoch and never served.
-    let epoch = app.store.credential_epoch();
+    let epoch = app.store.access_epoch();
     let read = app
         .s3_callers
         .map

@@ -41,13 +41,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     conn: Mutex<Connection>,
     data_dir: PathBuf,
-    /// Bumped by every change to a credential or tenant row (an update hook on the one
-    /// connection) and by `wipe`: caches of credentials are valid while it stays the same.
-    credential_epoch: Arc<AtomicU64>,
+    /// Bumped by every change to a credential, tenant or bucket row (an update hook on the one
+    /// connection) and by `wipe`: the S3 hot path's caches (who signed, who owns a bucket) are
+    /// valid while it stays the same.
+    access_epoch: Arc<AtomicU64>,
 }
 
-/// Tables whose changes invalidate cached credentials (`sea::auth::CallerCache`).
-const CREDENTIAL_TABLES: [&str; 3] = ["sea_credentials", "datalake_credentials", "tenants"];
+/// Tables whose changes invalidate the S3 access caches (`sea::auth::CallerCache`,
+/// `sea::lake_owner::OwnerCache`).
+const ACCESS_TABLES: [&str; 4] = ["sea_credentials", "datalake_credentials", "tenants", "buckets"];
 
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`.
@@ -71,17 +73,17 @@ impl Store {
         ] {
             conn.execute_batch(sql)?;
         }
-        let credential_epoch = Arc::new(AtomicU64::new(0));
-        let epoch = credential_epoch.clone();
+        let access_epoch = Arc::new(AtomicU64::new(0));
+        let epoch = access_epoch.clone();
         conn.update_hook(Some(move |_: Action, _: &str, table: &str, _: i64| {
-            if CREDENTIAL_TABLES.contains(&table) {
+            if ACCESS_TABLES.contains(&table) {
                 epoch.fetch_add(1, Ordering::SeqCst);
             }
         }))?;
         Ok(Self {
             conn: Mutex::new(conn),
             data_dir: data_dir.to_path_buf(),
-            credential_epoch,
+            access_epoch,
         })
     }
 
@@ -95,9 +97,9 @@ impl Store {
         &self.data_dir
     }
 
-    /// The credential epoch: changes whenever a credential or tenant row may have changed.
-    pub fn credential_epoch(&self) -> u64 {
-        self.credential_epoch.load(Ordering::SeqCst)
+    /// The access epoch: changes whenever a credential, tenant or bucket row may have changed.
+    pub fn access_epoch(&self) -> u64 {
+        self.access_epoch.load(Ordering::SeqCst)
     }
 
     /// Runs `f` with the connection. Keep `f` synchronous and short.
@@ -144,7 +146,7 @@ impl Store {
             })();
             c.pragma_update(None, "foreign_keys", "ON")?;
             // `DELETE FROM t` without a WHERE skips the update hook (SQLite's truncate path).
-            self.credential_epoch.fetch_add(1, Ordering::SeqCst);
+            self.access_epoch.fetch_add(1, Ordering::SeqCst);
             Ok(wiped?)
         })
     }
