@@ -2,8 +2,27 @@
 (thirty simulated days of all six categories through the server, and the `export_bench` example's
 generation + Parquet rates against a bare arrow-rs writer).
 
-Run with `make bench` (release build); results go to docs/benchmarks.md with the command used.
-Figures are wall-clock on whatever machine runs them: compare rows of one run, not across runs.
+Also, in bench/scale.py: SEA placement of 100,000 recordings in one day's lifecycle run and the
+30-day advance that expires them all, and memory (idle RSS, RSS with 1,000,000 objects of metadata).
+
+Run with `make bench` (release build); results go to docs/benchmarks.md with the command used, and
+to target/bench.json. Figures are wall-clock on whatever machine runs them: compare rows of one
+run, not across runs.
+
+Sections (`--only a,b` runs just those; then the markdown and JSON go to target/bench-partial.md
+and target/bench-partial.json unless `--out` / `--json` say otherwise, so a partial run never
+overwrites the full report by accident):
+  startup  exec -> banner and -> health 200 (`--runs`)
+  s3       S3 side by side with moto / s3s-fs / nginx (bench/s3bench.py; `--s3-seconds`, `--s3-repeat`)
+  exports  Data Download over `--days` days (temp dir, and `--tmpfs`) and the export_bench example
+           (`--example-rounds`)
+  cap      the SEA daily cap with `--count` recordings (100,000 placed, the rest backlogged)
+  sea      `--sea-count` recordings placed in one day's lifecycle run (target < 5 s), then one 30-day
+           advance expiring all of them (S5), SEA listing checked empty
+  memory   idle RSS (target < 30 MiB) and RSS with `--memory-count` recordings seeded and then all
+           placed in SEA, after `--memory-requests-s` s of requests and `--memory-idle-s` s of quiet
+Example, one section on a release build:
+  MOCK_CXONE_BIN=$PWD/target/release/mock-cxone .venv/bin/python bench/bench.py --only sea,memory
 """
 import argparse
 import datetime
@@ -21,6 +40,7 @@ import json
 import requests
 
 import s3bench
+import scale
 
 BIN = os.environ.get("MOCK_CXONE_BIN", "target/release/mock-cxone")
 EXPORT_BENCH_BIN = os.environ.get("EXPORT_BENCH_BIN", "target/release/examples/export_bench")
@@ -350,38 +370,45 @@ between `bare` and `bare/rg` is the cost of that layout, the gap between `bare/r
 """
 
 
+SECTIONS = ("startup", "s3", "exports", "cap", "sea", "memory")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="docs/benchmarks.md")
+    ap.add_argument("--only", default="", help="comma-separated sections to run: " + ",".join(SECTIONS))
+    ap.add_argument("--out", default=None, help="markdown report (default docs/benchmarks.md, "
+                    "target/bench-partial.md with --only)")
     ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--count", type=int, default=150_000)
+    ap.add_argument("--count", type=int, default=150_000, help="recordings of the SEA daily cap section")
     ap.add_argument("--days", type=int, default=30, help="simulated days of the Data Download benchmark")
     ap.add_argument("--example-rounds", type=int, default=3, help="rounds of the export_bench example")
     ap.add_argument("--s3-seconds", type=float, default=8, help="seconds per S3 load run")
     ap.add_argument("--s3-repeat", type=int, default=3, help="runs per S3 load figure (median)")
-    ap.add_argument("--json", default="target/bench.json", help="machine-readable results")
+    ap.add_argument("--sea-count", type=int, default=100_000,
+                    help="recordings placed in one day, then expired by a 30-day advance")
+    ap.add_argument("--memory-count", type=int, default=1_000_000,
+                    help="recordings seeded, then placed in SEA, for the memory section")
+    ap.add_argument("--memory-requests-s", type=float, default=10,
+                    help="seconds of requests over the data before the last RSS reading")
+    ap.add_argument("--memory-idle-s", type=float, default=2,
+                    help="seconds of quiet before the idle RSS reading and after the requests")
+    ap.add_argument("--json", default=None, help="machine-readable results (default target/bench.json, "
+                    "target/bench-partial.json with --only)")
     ap.add_argument("--tmpfs", default="/dev/shm",
                     help="a tmpfs dir for a second run of the Data Download benchmark ('' to skip)")
     a = ap.parse_args()
-    banner, health, lo, hi = bench_startup(a.runs)
-    s3 = s3bench.run(BIN, a.s3_seconds, a.s3_repeat, a.runs, 10_000)
-    # The Data Download runs come before the sections that remove big data dirs: ext4 skips
-    # inodes freed in the last minutes when it allocates new ones, so creating files right after
-    # a big `rm -r` is slower than usual.
-    tmp = tempfile.gettempdir()
-    runs = [(f"`{tmp}` ({fs_type(tmp)})", bench_exports(a.days))]
-    if a.tmpfs and os.path.isdir(a.tmpfs):
-        runs.append((f"`{a.tmpfs}` ({fs_type(a.tmpfs)})", bench_exports(a.days, a.tmpfs)))
-    example_cmd, example_out = run_export_example(a.days, a.example_rounds)
-    seed_s, day1, day2, data_mb = bench_cap(a.count)
-    command = (f"python bench/bench.py --runs {a.runs} --count {a.count} --days {a.days} --example-rounds "
-               f"{a.example_rounds} --tmpfs '{a.tmpfs}' --s3-seconds {a.s3_seconds:g} --s3-repeat {a.s3_repeat}")
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = f"""# Benchmarks
-
-Produced by `make bench` (`{command}` against `{BIN}`, release build) on {now}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
-Wall-clock figures: compare within one run, machines here are noisy.
-
+    only = [x.strip() for x in a.only.split(",") if x.strip()]
+    unknown = sorted(set(only) - set(SECTIONS))
+    if unknown:
+        ap.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    run = set(only or SECTIONS)
+    out = a.out or ("target/bench-partial.md" if only else "docs/benchmarks.md")
+    json_out = a.json or ("target/bench-partial.json" if only else "target/bench.json")
+    machine, parts = {}, {}
+    if "startup" in run:
+        banner, health, lo, hi = bench_startup(a.runs)
+        machine["startup_ms"] = {"banner": banner, "health": health}
+        parts["startup"] = f"""
 ## Start-up (empty data dir, ports 0, {a.runs} runs)
 
 | measure | median | min | max |
@@ -390,7 +417,26 @@ Wall-clock figures: compare within one run, machines here are noisy.
 | exec → `GET /_mock/health` 200 | {health:.1f} ms | {lo:.1f} ms | {hi:.1f} ms |
 
 Target: under 50 ms (moto's server takes about 1 s on these machines, per S3S-NOTES.md).
-
+"""
+    if "s3" in run:
+        s3 = s3bench.run(BIN, a.s3_seconds, a.s3_repeat, a.runs, 10_000)
+        machine["s3"] = s3
+    # The Data Download runs come before the sections that remove big data dirs: ext4 skips
+    # inodes freed in the last minutes when it allocates new ones, so creating files right after
+    # a big `rm -r` is slower than usual.
+    if "exports" in run:
+        tmp = tempfile.gettempdir()
+        runs = [(f"`{tmp}` ({fs_type(tmp)})", bench_exports(a.days))]
+        if a.tmpfs and os.path.isdir(a.tmpfs):
+            runs.append((f"`{a.tmpfs}` ({fs_type(a.tmpfs)})", bench_exports(a.days, a.tmpfs)))
+        example_cmd, example_out = run_export_example(a.days, a.example_rounds)
+        machine["exports"] = [{"dir": label, "total_s": sum(e["steps"]), "cpu_s": sum(e["cpu"]),
+                               "hwm_kb": e["hwm"]} for label, e in runs]
+        parts["exports"] = exports_text(a.days, runs, example_cmd, example_out)
+    if "cap" in run:
+        seed_s, day1, day2, data_mb = bench_cap(a.count)
+        machine["sea_cap"] = {"count": a.count, "seed_s": seed_s, "day1_s": day1, "day2_s": day2}
+        parts["cap"] = f"""
 ## SEA daily cap ({a.count:,} recordings, one zero-day copy rule)
 
 | step | seconds |
@@ -402,14 +448,43 @@ Target: under 50 ms (moto's server takes about 1 s on these machines, per S3S-NO
 
 Placement copies no bytes: SEA objects are metadata rows; GET derives the bytes from the seed.
 Target: a day's cap in well under 5 s.
-""" + s3bench.markdown(s3, command) + exports_text(a.days, runs, example_cmd, example_out)
-    machine = {"startup_ms": {"banner": banner, "health": health}, "s3": s3,
-               "sea_cap": {"count": a.count, "seed_s": seed_s, "day1_s": day1, "day2_s": day2}}
-    os.makedirs(os.path.dirname(a.json) or ".", exist_ok=True)
-    with open(a.json, "w") as f:
+"""
+    if "sea" in run:
+        sea = scale.bench_sea(a.sea_count)
+        machine["sea_place_expire"] = sea
+        parts["sea"] = scale.sea_markdown(sea)
+    if "memory" in run:
+        mem = scale.bench_memory(a.memory_count, a.memory_idle_s, a.memory_requests_s)
+        machine["memory"] = mem
+        parts["memory"] = scale.memory_markdown(mem)
+    command = "python bench/bench.py" + (f" --only {','.join(only)}" if only else "")
+    if run & {"startup", "s3"}:
+        command += f" --runs {a.runs}"
+    if "s3" in run:
+        command += f" --s3-seconds {a.s3_seconds:g} --s3-repeat {a.s3_repeat}"
+    if "exports" in run:
+        command += f" --days {a.days} --example-rounds {a.example_rounds} --tmpfs '{a.tmpfs}'"
+    if "cap" in run:
+        command += f" --count {a.count}"
+    if "sea" in run:
+        command += f" --sea-count {a.sea_count}"
+    if "memory" in run:
+        command += (f" --memory-count {a.memory_count} --memory-requests-s {a.memory_requests_s:g}"
+                    f" --memory-idle-s {a.memory_idle_s:g}")
+    if "s3" in run:
+        parts["s3"] = s3bench.markdown(s3, command)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = f"""# Benchmarks
+
+Produced by `make bench` (`{command}` against `{BIN}`, release build) on {now}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
+Wall-clock figures: compare within one run, machines here are noisy.
+""" + "".join(parts[k] for k in ("startup", "cap", "sea", "memory", "s3", "exports") if k in parts)
+    machine["command"] = command
+    os.makedirs(os.path.dirname(json_out) or ".", exist_ok=True)
+    with open(json_out, "w") as f:
         json.dump(machine, f, indent=2)
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    with open(a.out, "w") as f:
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as f:
         f.write(text)
     print(text)
 
