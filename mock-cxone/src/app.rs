@@ -1,5 +1,6 @@
 //! The shared state behind both listeners: store, clock, engine, and the URLs clients use.
 
+use crate::store::epoch_cache::EpochCache;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::json;
@@ -43,10 +44,12 @@ pub struct App {
     pub s3_ready: AtomicBool,
     /// HMAC key of `id_token`s, random per data dir.
     pub jwt_key: Vec<u8>,
-    /// S3 credentials read from the store, kept while they are unchanged.
-    pub s3_callers: crate::sea::auth::CallerCache,
-    /// Bucket owners read from the store, kept while the buckets are unchanged.
-    pub bucket_owners: crate::sea::lake_owner::OwnerCache,
+    /// S3 credentials by access key, kept while the store's access epoch holds.
+    pub s3_callers: EpochCache<Option<(crate::sea::auth::Caller, String)>>,
+    /// Data-lake bucket owners by bucket name, likewise.
+    pub bucket_owners: EpochCache<Option<String>>,
+    /// Tenants' current KMS key ids, likewise (a rotation updates the tenant row).
+    pub tenant_kms: EpochCache<Option<String>>,
 }
 
 const CLOCK_KEY: &str = "clock";
@@ -85,6 +88,7 @@ impl App {
             jwt_key: jwt_key.into_bytes(),
             s3_callers: Default::default(),
             bucket_owners: Default::default(),
+            tenant_kms: Default::default(),
         };
         app.persist_clock()?;
         app.ensure_demo_tenant()?;

@@ -3,8 +3,7 @@
 //! moves the epoch, so a regenerated SEA key is refused at once (S1) with `InvalidAccessKeyId`,
 //! while an unchanged credential costs no SQLite query per request (the S3 hot path).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension};
 use s3s::auth::{S3Auth, SecretKey};
@@ -42,45 +41,9 @@ impl Caller {
     }
 }
 
-/// Cached lookups: access key → (epoch when read, caller, secret). Unknown keys are not cached
-/// (a key issued later must work at once).
-#[derive(Debug, Default)]
-pub struct CallerCache {
-    map: RwLock<HashMap<String, (u64, Caller, String)>>,
-}
-
-/// Entries kept at most; past it the cache starts over (credentials are few in practice).
-const CACHE_LIMIT: usize = 10_000;
-
-/// [`lookup`] through `app`'s cache.
+/// [`lookup`] through `app`'s cache (unknown keys too: issuing a key moves the store's epoch).
 pub fn cached_lookup(app: &App, access_key: &str) -> StoreResult<Option<(Caller, String)>> {
-    // The epoch is read before the store: an entry read from a store that changed meanwhile is
-    // tagged with the older epoch and never served.
-    let epoch = app.store.access_epoch();
-    let read = app
-        .s3_callers
-        .map
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((e, caller, secret)) = read.get(access_key) {
-        if *e == epoch {
-            return Ok(Some((caller.clone(), secret.clone())));
-        }
-    }
-    drop(read);
-    let found = app.store.with(|c| lookup(c, access_key))?;
-    if let Some((caller, secret)) = &found {
-        let mut map = app
-            .s3_callers
-            .map
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(access_key.to_string(), (epoch, caller.clone(), secret.clone()));
-    }
-    Ok(found)
+    app.s3_callers.get(&app.store, access_key, |c| lookup(c, access_key))
 }
 
 /// Finds the caller and secret for an access key.

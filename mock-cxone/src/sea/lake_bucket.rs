@@ -229,8 +229,9 @@ impl LakeBuckets {
 
     /// The tenant's current KMS key id.
     fn kms_key(&self, tenant_id: &str) -> S3Result<String> {
-        match self.app.store.with(|c| tenants::find(c, tenant_id)) {
-            Ok(Some(t)) => Ok(t.kms_key_id),
+        let find = |c: &rusqlite::Connection| Ok(tenants::find(c, tenant_id)?.map(|t| t.kms_key_id));
+        match self.app.tenant_kms.get(&self.app.store, tenant_id, find) {
+            Ok(Some(k)) => Ok(k),
             Ok(None) => Err(s3_error!(AccessDenied, "Access Denied")),
             Err(e) => Err(internal(e)),
         }

@@ -2,9 +2,6 @@
 //! each name to one tenant, and only that tenant's data-lake credentials (or the platform, for
 //! exports) may use it (D8). The SEA bucket name is reserved.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-
 use rusqlite::{Connection, OptionalExtension};
 use s3s::{s3_error, S3Error, S3Result};
 
@@ -141,42 +138,9 @@ pub fn list(c: &Connection, tenant_id: &str) -> StoreResult<Vec<(String, Instant
 
 /// S3 check that `tenant_id` owns `bucket`: `NoSuchBucket` when nobody does, `AccessDenied` when
 /// another tenant does.
-/// Bucket → owner (None: no such bucket), tagged with the store's access epoch, which any change
-/// to the `buckets` table moves: no SQLite query per S3 request for an unchanged bucket.
-#[derive(Debug, Default)]
-pub struct OwnerCache {
-    map: RwLock<HashMap<String, (u64, Option<String>)>>,
-}
-
-/// Entries kept at most; past it the cache starts over.
-const CACHE_LIMIT: usize = 10_000;
-
 /// [`owner`] through `app`'s cache.
 pub(crate) fn cached_owner(app: &App, bucket: &str) -> StoreResult<Option<String>> {
-    // Read before the store: an answer from a store that changed meanwhile is never served.
-    let epoch = app.store.access_epoch();
-    let read = app
-        .bucket_owners
-        .map
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((e, o)) = read.get(bucket) {
-        if *e == epoch {
-            return Ok(o.clone());
-        }
-    }
-    drop(read);
-    let found = app.store.with(|c| owner(c, bucket))?;
-    let mut map = app
-        .bucket_owners
-        .map
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if map.len() >= CACHE_LIMIT {
-        map.clear();
-    }
-    map.insert(bucket.to_string(), (epoch, found.clone()));
-    Ok(found)
+    app.bucket_owners.get(&app.store, bucket, |c| owner(c, bucket))
 }
 
 pub(crate) fn require_owner(app: &App, tenant_id: &str, bucket: &str) -> S3Result<()> {

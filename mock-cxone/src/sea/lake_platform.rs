@@ -11,7 +11,7 @@ use std::path::Path;
 use s3s::crypto::Checksum as _;
 
 use super::lake_fs::{self, check_key, prepare_write, InternalInfo, Layout, LockSet, INFO_KMS_KEY, INFO_STORAGE_CLASS};
-use super::lake_owner::{owner, LakeError};
+use super::lake_owner::{cached_owner, LakeError};
 use crate::app::App;
 use crate::auth::tenants;
 use crate::store::time::Instant;
@@ -28,7 +28,7 @@ pub struct ObjectEntry {
 }
 
 fn require_tenant_bucket(app: &App, tenant_id: &str, bucket: &str) -> Result<(), LakeError> {
-    match app.store.with(|c| owner(c, bucket))? {
+    match cached_owner(app, bucket)? {
         Some(t) if t == tenant_id => Ok(()),
         Some(_) => Err(LakeError::OwnedByOther { bucket: bucket.into() }),
         None => Err(LakeError::NoSuchBucket(bucket.into())),
@@ -59,11 +59,9 @@ pub fn write_object(
 ) -> Result<String, LakeError> {
     valid_key(key)?;
     require_tenant_bucket(app, tenant_id, bucket)?;
-    let kms = app
-        .store
-        .with(|c| tenants::find(c, tenant_id))?
-        .map(|t| t.kms_key_id)
-        .unwrap_or_default();
+    // Cached (epoch-checked) lookups: an export writes thousands of objects for a few tenants.
+    let find = |c: &rusqlite::Connection| Ok(tenants::find(c, tenant_id)?.map(|t| t.kms_key_id));
+    let kms = app.tenant_kms.get(&app.store, tenant_id, find)?.unwrap_or_default();
     let layout = Layout::of(app);
     let _locks = LockSet::new(&layout).write(bucket, key).acquire_blocking();
     // Again under the locks: the bucket may have been deleted meanwhile.

@@ -4,6 +4,8 @@
 //! serialises writers anyway, and a single connection makes "read, decide, write" atomic
 //! without retry loops. The lock is never held across an `.await` (see `with`).
 
+pub mod epoch_cache;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,8 +49,7 @@ pub struct Store {
     access_epoch: Arc<AtomicU64>,
 }
 
-/// Tables whose changes invalidate the S3 access caches (`sea::auth::CallerCache`,
-/// `sea::lake_owner::OwnerCache`).
+/// Tables whose changes invalidate the S3 access caches ([`epoch_cache::EpochCache`]).
 const ACCESS_TABLES: [&str; 4] = ["sea_credentials", "datalake_credentials", "tenants", "buckets"];
 
 impl Store {
