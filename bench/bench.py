@@ -20,7 +20,9 @@ overwrites the full report by accident):
   sea      `--sea-count` recordings placed in one day's lifecycle run (target < 5 s), then one 30-day
            advance expiring all of them (S5), SEA listing checked empty
   memory   idle RSS (target < 30 MiB) and RSS with `--memory-count` recordings seeded and then all
-           placed in SEA, after `--memory-requests-s` s of requests and `--memory-idle-s` s of quiet
+           placed in SEA, after `--memory-requests-s` s of requests and `--memory-idle-s` s of quiet;
+           run twice (`--memory-compare 0`: once): glibc malloc as is, and with one arena trimmed
+           eagerly (GLIBC_TUNABLES), which tells heap glibc keeps after free from heap the mock holds
 Example, one section on a release build:
   MOCK_CXONE_BIN=$PWD/target/release/mock-cxone .venv/bin/python bench/bench.py --only sea,memory
 """
@@ -57,13 +59,15 @@ DEFAULT_FREQUENCY = {
 DOWNLOADS = "/api/v2/data-downloads"
 
 
-def start(data_dir):
-    """Starts the mock; returns (process, api_url, seconds until health answered 200)."""
+def start(data_dir, env=None):
+    """Starts the mock (with `env` added to this process's environment); returns (process,
+    api_url, seconds until the banner, seconds until health answered 200)."""
     t0 = time.perf_counter()
     p = subprocess.Popen(
         [BIN, "serve", "--api-addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0", "--data-dir", data_dir,
          "--clock", "frozen:2026-01-01T00:00:00Z"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=None if env is None else {**os.environ, **env})
     api = None
     for line in p.stdout:
         if line.strip().startswith("api: "):
@@ -392,6 +396,9 @@ def main():
                     help="seconds of requests over the data before the last RSS reading")
     ap.add_argument("--memory-idle-s", type=float, default=2,
                     help="seconds of quiet before the idle RSS reading and after the requests")
+    ap.add_argument("--memory-compare", type=int, default=1,
+                    help="1: run the memory section a second time with one glibc malloc arena and "
+                    "eager trimming (tells freed-but-kept heap from held heap); 0: skip")
     ap.add_argument("--json", default=None, help="machine-readable results (default target/bench.json, "
                     "target/bench-partial.json with --only)")
     ap.add_argument("--tmpfs", default="/dev/shm",
@@ -456,7 +463,13 @@ Target: a day's cap in well under 5 s.
     if "memory" in run:
         mem = scale.bench_memory(a.memory_count, a.memory_idle_s, a.memory_requests_s)
         machine["memory"] = mem
-        parts["memory"] = scale.memory_markdown(mem)
+        mems = [("glibc malloc, defaults", mem)]
+        if a.memory_compare:
+            one = scale.bench_memory(a.memory_count, a.memory_idle_s, a.memory_requests_s,
+                                     env={"GLIBC_TUNABLES": scale.ONE_ARENA})
+            machine["memory_one_arena"] = one
+            mems.append(("one malloc arena, trimmed", one))
+        parts["memory"] = scale.memory_markdown(mems)
     command = "python bench/bench.py" + (f" --only {','.join(only)}" if only else "")
     if run & {"startup", "s3"}:
         command += f" --runs {a.runs}"
@@ -470,7 +483,7 @@ Target: a day's cap in well under 5 s.
         command += f" --sea-count {a.sea_count}"
     if "memory" in run:
         command += (f" --memory-count {a.memory_count} --memory-requests-s {a.memory_requests_s:g}"
-                    f" --memory-idle-s {a.memory_idle_s:g}")
+                    f" --memory-idle-s {a.memory_idle_s:g} --memory-compare {a.memory_compare}")
     if "s3" in run:
         parts["s3"] = s3bench.markdown(s3, command)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
