@@ -185,7 +185,13 @@ async fn one(client: &reqwest::Client, s: &Signer, a: &Args, n: u64, body: &byte
             client.put(s.url("PUT", &key, &[])).body(body.clone()).send().await
         }
         // An explicit empty body: moto answers 411 to a PUT without Content-Length.
-        "mkbucket" => client.put(s.url("PUT", "", &[])).header("content-length", "0").send().await,
+        "mkbucket" => {
+            client
+                .put(s.url("PUT", "", &[]))
+                .header("content-length", "0")
+                .send()
+                .await
+        }
         "list" => return list_all(client, s, a).await,
         op => return Err(format!("unknown op {op}")),
     }

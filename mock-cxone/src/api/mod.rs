@@ -7,8 +7,8 @@ pub mod downloads;
 pub mod extraction;
 pub mod faults;
 pub mod json;
-pub mod scenarios;
 pub mod maintenance;
+pub mod scenarios;
 pub mod storage;
 pub mod truth;
 
@@ -24,7 +24,11 @@ use crate::error::{ApiError, ApiResult};
 
 /// The whole REST API for `app` (tests can drive it with `oneshot`, no socket needed).
 pub fn router(app: Arc<App>) -> Router {
-    let control = control::router().merge(faults::router()).merge(scenarios::router()).merge(truth::router()).layer(middleware::from_fn_with_state(app.clone(), admin_gate));
+    let control = control::router()
+        .merge(faults::router())
+        .merge(scenarios::router())
+        .merge(truth::router())
+        .layer(middleware::from_fn_with_state(app.clone(), admin_gate));
     Router::new()
         .merge(auth::router())
         .merge(storage::router())

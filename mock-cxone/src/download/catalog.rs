@@ -141,9 +141,15 @@ impl ColType {
 
     /// Parses a name given by [`ColType::as_str`].
     pub fn parse(s: &str) -> Option<ColType> {
-        [ColType::Utf8, ColType::Int64, ColType::Float64, ColType::Boolean, ColType::Timestamp]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+        [
+            ColType::Utf8,
+            ColType::Int64,
+            ColType::Float64,
+            ColType::Boolean,
+            ColType::Timestamp,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
     }
 
     /// The Arrow type written to Parquet.

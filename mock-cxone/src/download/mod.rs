@@ -14,11 +14,10 @@
 //! - `manual` — manual export for backfill (D7); `retention` — cold storage and deletion (D9).
 
 pub mod catalog;
-pub mod generate;
-pub mod schemas;
 pub mod config;
 pub mod destination;
 pub mod export;
+pub mod generate;
 pub mod jobs;
 pub mod manage;
 pub mod manual;
@@ -27,4 +26,5 @@ pub mod records;
 pub mod retention;
 pub mod schedule;
 pub mod scheduler;
+pub mod schemas;
 pub mod writer;

@@ -502,33 +502,6 @@ impl Plan {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::time::parse_rfc3339;
-
-    #[test]
-    fn first_updates_come_within_the_lag_the_late_sources_assume() {
-        let scope = Scope {
-            seed: 42,
-            tenant_id: "t-demo",
-        };
-        let lag = to_us(from_us(0) + data::MAX_FIRST_UPDATE_LAG);
-        let day = parse_rfc3339("2026-01-05T00:00:00Z").unwrap_or_default();
-        for c in Category::ALL {
-            for d in c.data_types() {
-                let layout = Layout::new(&d);
-                for h in hours(day, Duration::hours(24)) {
-                    for r in hour_rows(scope, &d, h) {
-                        let gap = layout.updated_us(&r) - layout.event_us(&r);
-                        assert!(gap > 0 && gap < lag, "{}: {gap}", d.name);
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// What any job of the interval at `start` writes for data type `dt`: the schema in force there
 /// and the file's batches — computed without recording fault firings, for the truth (which must
 /// know the columns a stripped Parquet file lacked, `null_column_strip`).
@@ -571,4 +544,31 @@ pub fn interval_file(
         None => generate::batches(scope, &schema, job.interval_start, job.interval_end).collect(),
     };
     Some((schema, batches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::time::parse_rfc3339;
+
+    #[test]
+    fn first_updates_come_within_the_lag_the_late_sources_assume() {
+        let scope = Scope {
+            seed: 42,
+            tenant_id: "t-demo",
+        };
+        let lag = to_us(from_us(0) + data::MAX_FIRST_UPDATE_LAG);
+        let day = parse_rfc3339("2026-01-05T00:00:00Z").unwrap_or_default();
+        for c in Category::ALL {
+            for d in c.data_types() {
+                let layout = Layout::new(&d);
+                for h in hours(day, Duration::hours(24)) {
+                    for r in hour_rows(scope, &d, h) {
+                        let gap = layout.updated_us(&r) - layout.event_us(&r);
+                        assert!(gap > 0 && gap < lag, "{}: {gap}", d.name);
+                    }
+                }
+            }
+        }
+    }
 }

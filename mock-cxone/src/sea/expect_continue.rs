@@ -72,7 +72,7 @@ mod tests {
         if let Some(e) = expect {
             b = b.header(EXPECT, e);
         }
-        b.body(body).unwrap()
+        b.body(body).expect("a valid request")
     }
 
     #[test]

@@ -123,40 +123,49 @@ mod tests {
 
     #[test]
     fn ranges_follow_s3() {
-        assert_eq!(span(None, 10).unwrap(), (0..10, None));
+        assert_eq!(span(None, 10).expect("test setup"), (0..10, None));
         let r = Range::Int {
             first: 2,
             last: Some(100),
         };
-        assert_eq!(span(Some(r), 10).unwrap(), (2..10, Some("bytes 2-9/10".into())));
+        assert_eq!(
+            span(Some(r), 10).expect("test setup"),
+            (2..10, Some("bytes 2-9/10".into()))
+        );
         let r = Range::Suffix { length: 3 };
-        assert_eq!(span(Some(r), 10).unwrap(), (7..10, Some("bytes 7-9/10".into())));
+        assert_eq!(
+            span(Some(r), 10).expect("test setup"),
+            (7..10, Some("bytes 7-9/10".into()))
+        );
         assert!(span(Some(Range::Int { first: 10, last: None }), 10).is_err());
     }
 
     #[test]
     fn attributes_read_both_sidecar_formats() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let p = dir.path().join("m.json");
-        assert!(attributes(&p).unwrap().content_type.is_none(), "no sidecar");
-        std::fs::write(&p, br#"{"content_type":"text/csv","user_metadata":{"a":"b"}}"#).unwrap();
-        let a = attributes(&p).unwrap();
+        assert!(attributes(&p).expect("test setup").content_type.is_none(), "no sidecar");
+        std::fs::write(&p, br#"{"content_type":"text/csv","user_metadata":{"a":"b"}}"#).expect("test setup");
+        let a = attributes(&p).expect("test setup");
         assert_eq!(a.content_type.as_deref(), Some("text/csv"));
-        assert_eq!(a.user_metadata.unwrap().get("a").map(String::as_str), Some("b"));
+        assert_eq!(
+            a.user_metadata.expect("test setup").get("a").map(String::as_str),
+            Some("b")
+        );
     }
 
     #[tokio::test]
     async fn bodies_small_and_streamed_are_the_bytes_of_the_span() {
         use futures::StreamExt;
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
         let p = dir.path().join("o");
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&p, &data).unwrap();
+        std::fs::write(&p, &data).expect("test setup");
         for span in [0..10u64, 5..300_000, 1..3_000_000] {
-            let mut blob = body(&p, span.clone()).await.unwrap();
+            let mut blob = body(&p, span.clone()).await.expect("test setup");
             let mut got = Vec::new();
             while let Some(chunk) = blob.next().await {
-                got.extend_from_slice(&chunk.unwrap());
+                got.extend_from_slice(&chunk.expect("test setup"));
             }
             assert_eq!(got, data[span.start as usize..span.end as usize]);
         }

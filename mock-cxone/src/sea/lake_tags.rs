@@ -170,14 +170,14 @@ mod tests {
     fn header_form_is_url_query() {
         let h = "team=data%20lake&stage=raw+zone&empty=".to_string();
         assert_eq!(
-            from_header(Some(&h)).unwrap(),
+            from_header(Some(&h)).expect("test value"),
             vec![
                 ("team".into(), "data lake".into()),
                 ("stage".into(), "raw zone".into()),
                 ("empty".into(), String::new())
             ]
         );
-        assert!(from_header(None).unwrap().is_empty());
+        assert!(from_header(None).expect("test value").is_empty());
     }
 
     #[test]

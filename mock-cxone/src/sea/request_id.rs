@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn error_bodies_get_request_and_host_ids() {
         let body = br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>m</Message><RequestId>old</RequestId></Error>"#;
-        let out = String::from_utf8(with_ids(body, "R1", "H1").unwrap()).unwrap();
+        let out = String::from_utf8(with_ids(body, "R1", "H1").expect("test value")).expect("test value");
         assert!(
             out.ends_with("<Message>m</Message><RequestId>R1</RequestId><HostId>H1</HostId></Error>"),
             "{out}"
