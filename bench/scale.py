@@ -285,10 +285,11 @@ def memory_markdown(runs):
         arena_text = (
             f"With one trimmed arena, RSS with {n:,} objects placed and served is "
             f"{grow(one):.1f} MiB above the fresh mock ({grow(one) * 1024 * 1024 / n:.1f} bytes per object); "
-            f"with glibc's defaults {grow(r):.1f} MiB. The difference is heap the mock freed after the "
-            f"big lifecycle transactions that glibc keeps in its per-thread arenas for reuse (it grows "
-            f"in steps from one day's run to another, not with the object count): held by the "
-            f"allocator, not by the mock.")
+            f"with glibc's defaults {grow(r):.1f} MiB. The difference, which varies between runs of the "
+            f"same work (one of ours ended at 59 MiB above the fresh mock, in steps of about 18 MiB "
+            f"from one day's run to another, not with the object count), is heap the mock freed "
+            f"after the big lifecycle transactions that glibc keeps in its per-thread arenas for "
+            f"reuse: held by the allocator, not by the mock.")
     rows = "\n".join([
         row("fresh, idle: VmRSS, target < 30 MiB", idle),
         row("fresh, idle (RssAnon / RssFile)", mem("fresh")),
@@ -298,7 +299,7 @@ def memory_markdown(runs):
         row("peak (`VmHWM`), reached in the first lifecycle run", lambda e: mib(e["after_requests"]["VmHWM"])),
         row("RSS growth per recording, seeded", per_obj("seeded")),
         row("RSS growth per object, placed, after the requests", per_obj("after_requests")),
-        row(f"seed / first day's run / median day after (s)",
+        row("seed / first day's run / median day after (s)",
             lambda e: f"{e['seed_s']:.1f} / {e['day_s'][0]:.1f} / {med(e['day_s'][1:] or e['day_s']):.1f}"),
         row(f"data dir with {n:,} recordings (SQLite + WAL)", lambda e: f"{e['seeded_data_bytes'] / 1e6:.0f} MB"),
         row("data dir with all of them in SEA",
