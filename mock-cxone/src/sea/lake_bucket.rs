@@ -396,14 +396,16 @@ impl LakeBuckets {
         })
     }
 
-    /// GetObject's output for the object `found` (its read lock held): attributes, checksums of
-    /// whole-object reads, and the bytes of `range` (`lake_read`, instead of s3s-fs's reader).
+    /// GetObject's output for the object `found` (its read lock held): attributes, the checksums
+    /// when `checksums_wanted` and the whole object is read, and the bytes of `range` (`lake_read`,
+    /// instead of s3s-fs's reader).
     async fn read_object(
         &self,
         bucket: &str,
         key: &str,
         found: &Found,
         range: Option<Range>,
+        checksums_wanted: bool,
     ) -> S3Result<GetObjectOutput> {
         let (span, content_range) = lake_read::span(range, found.size)?;
         let len = span.end - span.start;
@@ -412,11 +414,7 @@ impl LakeBuckets {
             .await
             .map_err(io500)?;
         // S3 leaves the checksums out of a read of part of the object.
-        let sums = if len == found.size {
-            lake_read::checksums(found.info.as_ref())
-        } else {
-            Checksum::default()
-        };
+        let (sums, checksum_type) = Self::answered_checksums(found, checksums_wanted && len == found.size);
         Ok(GetObjectOutput {
             body: Some(body),
             content_length: Some(i64::try_from(len).unwrap_or(i64::MAX)),
@@ -436,14 +434,41 @@ impl LakeBuckets {
             checksum_sha1: sums.checksum_sha1,
             checksum_sha256: sums.checksum_sha256,
             checksum_crc64nvme: sums.checksum_crc64nvme,
+            checksum_type,
             ..Default::default()
         })
     }
 
-    /// HeadObject's output for the object `found` (its read lock held).
-    fn head_output(&self, bucket: &str, key: &str, found: &Found) -> S3Result<HeadObjectOutput> {
-        let a = lake_read::attributes(&self.layout.metadata_path(bucket, key)).map_err(io500)?;
+    /// The stored checksums and their type, when the answer carries them (`x-amz-checksum-mode:
+    /// ENABLED` on a whole-object read, as in S3), else none.
+    fn answered_checksums(found: &Found, answered: bool) -> (Checksum, Option<ChecksumType>) {
+        if !answered {
+            return (Checksum::default(), None);
+        }
         let sums = lake_read::checksums(found.info.as_ref());
+        let any = [
+            &sums.checksum_crc32,
+            &sums.checksum_crc32c,
+            &sums.checksum_sha1,
+            &sums.checksum_sha256,
+            &sums.checksum_crc64nvme,
+        ]
+        .iter()
+        .any(|c| c.is_some());
+        let kind = any.then(|| checksum_type(found.info.as_ref()));
+        (sums, kind)
+    }
+
+    /// HeadObject's output for the object `found` (its read lock held).
+    fn head_output(
+        &self,
+        bucket: &str,
+        key: &str,
+        found: &Found,
+        checksums_wanted: bool,
+    ) -> S3Result<HeadObjectOutput> {
+        let a = lake_read::attributes(&self.layout.metadata_path(bucket, key)).map_err(io500)?;
+        let (sums, checksum_type) = Self::answered_checksums(found, checksums_wanted);
         Ok(HeadObjectOutput {
             content_length: Some(i64::try_from(found.size).unwrap_or(i64::MAX)),
             last_modified: Some(found.last_modified.clone()),
@@ -461,6 +486,7 @@ impl LakeBuckets {
             checksum_sha1: sums.checksum_sha1,
             checksum_sha256: sums.checksum_sha256,
             checksum_crc64nvme: sums.checksum_crc64nvme,
+            checksum_type,
             ..Default::default()
         })
     }
@@ -540,22 +566,9 @@ fn checksum_type(info: Option<&InternalInfo>) -> ChecksumType {
 }
 
 /// S3 returns an object's `x-amz-checksum-*` on GET/HEAD only when the request carries
-/// `x-amz-checksum-mode: ENABLED` (s3s-fs returns them always).
+/// `x-amz-checksum-mode: ENABLED`.
 fn checksum_mode_enabled(mode: Option<&ChecksumMode>) -> bool {
     mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
-}
-
-/// Drops the checksum fields of a GET/HEAD answer that did not ask for them.
-fn clear_checksums(
-    crc32: &mut Option<String>,
-    crc32c: &mut Option<String>,
-    sha1: &mut Option<String>,
-    sha256: &mut Option<String>,
-    crc64nvme: &mut Option<String>,
-) {
-    for c in [crc32, crc32c, sha1, sha256, crc64nvme] {
-        *c = None;
-    }
 }
 
 /// `x-amz-tagging-count` on HEAD (s3s's HeadObjectOutput has no field for it; S3 sends it when
@@ -984,26 +997,9 @@ impl LakeBuckets {
             return Ok(S3Response::new(Self::marker_output(&found, kms)));
         }
         let checksums_wanted = checksum_mode_enabled(req.input.checksum_mode.as_ref());
-        let mut resp = S3Response::new(self.read_object(&bucket, &key, &found, req.input.range).await?);
+        let read = self.read_object(&bucket, &key, &found, req.input.range, checksums_wanted);
+        let mut resp = S3Response::new(read.await?);
         let out = &mut resp.output;
-        if !checksums_wanted {
-            clear_checksums(
-                &mut out.checksum_crc32,
-                &mut out.checksum_crc32c,
-                &mut out.checksum_sha1,
-                &mut out.checksum_sha256,
-                &mut out.checksum_crc64nvme,
-            );
-        }
-        let c = (
-            &out.checksum_crc32,
-            &out.checksum_crc32c,
-            &out.checksum_sha1,
-            &out.checksum_sha256,
-        );
-        if c.0.is_some() || c.1.is_some() || c.2.is_some() || c.3.is_some() || out.checksum_crc64nvme.is_some() {
-            out.checksum_type = Some(checksum_type(found.info.as_ref()));
-        }
         out.last_modified = Some(found.last_modified);
         out.tag_count = lake_tags::count(found.info.as_ref());
         out.parts_count = parts_count;
@@ -1051,26 +1047,8 @@ impl LakeBuckets {
             return Ok(resp);
         }
         let checksums_wanted = checksum_mode_enabled(req.input.checksum_mode.as_ref());
-        let mut resp = S3Response::new(self.head_output(&bucket, &key, &found)?);
+        let mut resp = S3Response::new(self.head_output(&bucket, &key, &found, checksums_wanted)?);
         let out = &mut resp.output;
-        if !checksums_wanted {
-            clear_checksums(
-                &mut out.checksum_crc32,
-                &mut out.checksum_crc32c,
-                &mut out.checksum_sha1,
-                &mut out.checksum_sha256,
-                &mut out.checksum_crc64nvme,
-            );
-        }
-        let c = (
-            &out.checksum_crc32,
-            &out.checksum_crc32c,
-            &out.checksum_sha1,
-            &out.checksum_sha256,
-        );
-        if c.0.is_some() || c.1.is_some() || c.2.is_some() || c.3.is_some() || out.checksum_crc64nvme.is_some() {
-            out.checksum_type = Some(checksum_type(found.info.as_ref()));
-        }
         if let Some((first, len, count)) = part {
             out.parts_count = count;
             if count.is_some() {
