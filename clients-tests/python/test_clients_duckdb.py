@@ -18,8 +18,6 @@ from __future__ import annotations
 CLIENT = "duckdb"
 
 import hashlib
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,45 +26,11 @@ import duckdb
 import duckdb_extension_httpfs
 import pytest
 
-from conftest import REGION, SEA_BUCKET, Mock, SeaSetup
-from test_download_pyarrow import (
-    BUCKET,
-    PREFIX,
-    create_download,
-    iso,
-    lake_credentials,
-    poll_completed,
-    rfc,
-    telephony_body,
-)
+from conftest import REGION, SEA_BUCKET
+from exports_world import DATA_TYPES, HIVE, make_world
+from test_download_pyarrow import BUCKET, PREFIX, lake_credentials, rfc
 
-BUSY = "2026-01-05T09:00:00Z"
-HOURS = 3
-DATA_TYPES = ["cdr", "acd"]
-HIVE = ["year", "month", "day", "hour"]
 HIVE_TYPES = "{" + ", ".join(f"'{c}': 'INTEGER'" for c in HIVE) + "}"
-
-
-@dataclass
-class World:
-    mock: Mock
-    sea: SeaSetup
-    jobs: list[dict[str, Any]]
-    lake: dict[str, Any]
-    other_lake: dict[str, Any]
-
-
-def make_world(mock: Mock) -> World:
-    """SEA files for `acme` (placed at FIRST_RUN), then three exported hours of telephony."""
-    sea = mock.sea_tenant("acme", count=4)
-    mock.advance(to=BUSY)
-    d = create_download(mock, sea.token, telephony_body(DATA_TYPES))
-    starts = [iso(rfc(BUSY) + timedelta(hours=h)) for h in range(HOURS)]
-    mock.advance(by=f"{HOURS}h")
-    jobs = poll_completed(mock, sea.tenant, d["id"], starts)
-    lake = lake_credentials(mock, sea.token)
-    other_lake = lake_credentials(mock, mock.token(mock.tenant("other")))
-    return World(mock, sea, jobs, lake, other_lake)
 
 
 def httpfs_path() -> Path:

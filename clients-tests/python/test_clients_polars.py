@@ -22,53 +22,14 @@ CLIENT = "polars"
 import hashlib
 import os
 import re
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import polars as pl
 import pytest
 
-from conftest import REGION, SEA_BUCKET, Mock, SeaSetup, Tenant
-from test_download_pyarrow import (
-    BUCKET,
-    PREFIX,
-    create_download,
-    iso,
-    lake_credentials,
-    poll_completed,
-    rfc,
-    telephony_body,
-)
-
-BUSY = "2026-01-05T09:00:00Z"
-HOURS = 3
-DATA_TYPES = ["cdr", "acd"]
-HIVE = ["year", "month", "day", "hour"]
-
-
-@dataclass
-class World:
-    mock: Mock
-    sea: SeaSetup
-    tenant: Tenant
-    jobs: list[dict[str, Any]]
-    lake: dict[str, Any]
-    other_lake: dict[str, Any]
-
-
-def make_world(mock: Mock) -> World:
-    """SEA files for `acme` (placed at FIRST_RUN), then three exported hours of telephony."""
-    sea = mock.sea_tenant("acme", count=4)
-    mock.advance(to=BUSY)
-    d = create_download(mock, sea.token, telephony_body(DATA_TYPES))
-    starts = [iso(rfc(BUSY) + timedelta(hours=h)) for h in range(HOURS)]
-    mock.advance(by=f"{HOURS}h")
-    jobs = poll_completed(mock, sea.tenant, d["id"], starts)
-    lake = lake_credentials(mock, sea.token)
-    other = mock.tenant("other")
-    other_lake = lake_credentials(mock, mock.token(other))
-    return World(mock, sea, sea.tenant, jobs, lake, other_lake)
+from conftest import REGION, SEA_BUCKET
+from exports_world import DATA_TYPES, HIVE, World, make_world
+from test_download_pyarrow import BUCKET, PREFIX, lake_credentials, rfc
 
 
 def storage_options(endpoint: str, key: str, secret: str) -> dict[str, str]:
