@@ -64,6 +64,34 @@ use crate::faults::kms;
 use crate::storage::daily_cap::SEA_BUCKET;
 use crate::store::time::{from_us, to_us, Instant};
 
+/// GetObject's and HeadObject's answers share these fields (two s3s types, the same names): the
+/// object's attributes (`lake_read::Attributes`), ETag, modification time and the answered
+/// checksums, plus the `extra` fields of the one being built.
+macro_rules! object_output {
+    ($ty:ident, $found:expr, $a:expr, $sums:expr, $checksum_type:expr, { $($extra:tt)* }) => {
+        $ty {
+            $($extra)*
+            last_modified: Some($found.last_modified.clone()),
+            expires: $a.expires(),
+            metadata: $a.user_metadata,
+            content_encoding: $a.content_encoding,
+            content_type: $a.content_type,
+            content_disposition: $a.content_disposition,
+            content_language: $a.content_language,
+            cache_control: $a.cache_control,
+            website_redirect_location: $a.website_redirect_location,
+            e_tag: Some(ETag::Strong($found.etag.clone())),
+            checksum_crc32: $sums.checksum_crc32,
+            checksum_crc32c: $sums.checksum_crc32c,
+            checksum_sha1: $sums.checksum_sha1,
+            checksum_sha256: $sums.checksum_sha256,
+            checksum_crc64nvme: $sums.checksum_crc64nvme,
+            checksum_type: $checksum_type,
+            ..Default::default()
+        }
+    };
+}
+
 pub use super::lake_owner::{ensure_bucket, LakeError};
 
 /// The data-lake side of the S3 front.
@@ -415,28 +443,11 @@ impl LakeBuckets {
             .map_err(io500)?;
         // S3 leaves the checksums out of a read of part of the object.
         let (sums, checksum_type) = Self::answered_checksums(found, checksums_wanted && len == found.size);
-        Ok(GetObjectOutput {
+        Ok(object_output!(GetObjectOutput, found, a, sums, checksum_type, {
             body: Some(body),
             content_length: Some(i64::try_from(len).unwrap_or(i64::MAX)),
             content_range,
-            last_modified: Some(found.last_modified.clone()),
-            expires: a.expires(),
-            metadata: a.user_metadata,
-            content_encoding: a.content_encoding,
-            content_type: a.content_type,
-            content_disposition: a.content_disposition,
-            content_language: a.content_language,
-            cache_control: a.cache_control,
-            website_redirect_location: a.website_redirect_location,
-            e_tag: Some(ETag::Strong(found.etag.clone())),
-            checksum_crc32: sums.checksum_crc32,
-            checksum_crc32c: sums.checksum_crc32c,
-            checksum_sha1: sums.checksum_sha1,
-            checksum_sha256: sums.checksum_sha256,
-            checksum_crc64nvme: sums.checksum_crc64nvme,
-            checksum_type,
-            ..Default::default()
-        })
+        }))
     }
 
     /// The stored checksums and their type, when the answer carries them (`x-amz-checksum-mode:
@@ -469,26 +480,9 @@ impl LakeBuckets {
     ) -> S3Result<HeadObjectOutput> {
         let a = lake_read::attributes(&self.layout.metadata_path(bucket, key)).map_err(io500)?;
         let (sums, checksum_type) = Self::answered_checksums(found, checksums_wanted);
-        Ok(HeadObjectOutput {
+        Ok(object_output!(HeadObjectOutput, found, a, sums, checksum_type, {
             content_length: Some(i64::try_from(found.size).unwrap_or(i64::MAX)),
-            last_modified: Some(found.last_modified.clone()),
-            expires: a.expires(),
-            metadata: a.user_metadata,
-            content_encoding: a.content_encoding,
-            content_type: a.content_type,
-            content_disposition: a.content_disposition,
-            content_language: a.content_language,
-            cache_control: a.cache_control,
-            website_redirect_location: a.website_redirect_location,
-            e_tag: Some(ETag::Strong(found.etag.clone())),
-            checksum_crc32: sums.checksum_crc32,
-            checksum_crc32c: sums.checksum_crc32c,
-            checksum_sha1: sums.checksum_sha1,
-            checksum_sha256: sums.checksum_sha256,
-            checksum_crc64nvme: sums.checksum_crc64nvme,
-            checksum_type,
-            ..Default::default()
-        })
+        }))
     }
 
     /// A folder marker (`a/`) someone PUT and whose folder still exists: a zero-byte object for
