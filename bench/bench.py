@@ -23,6 +23,8 @@ overwrites the full report by accident):
            placed in SEA, after `--memory-requests-s` s of requests and `--memory-idle-s` s of quiet;
            run twice (`--memory-compare 0`: once): glibc malloc as is, and with one arena trimmed
            eagerly (GLIBC_TUNABLES), which tells heap glibc keeps after free from heap the mock holds
+  load     `--load-clients` clients for `--load-seconds` s of mixed S3 GET/LIST and job polling while
+           the clock advances (bench/load.py, the mixload example): errors, latency, RSS
 Example, one section on a release build:
   MOCK_CXONE_BIN=$PWD/target/release/mock-cxone .venv/bin/python bench/bench.py --only sea,memory
 """
@@ -41,6 +43,7 @@ import json
 
 import requests
 
+import load
 import s3bench
 import scale
 
@@ -374,7 +377,7 @@ between `bare` and `bare/rg` is the cost of that layout, the gap between `bare/r
 """
 
 
-SECTIONS = ("startup", "s3", "exports", "cap", "sea", "memory")
+SECTIONS = ("startup", "s3", "exports", "cap", "sea", "memory", "load")
 
 
 def main():
@@ -403,6 +406,7 @@ def main():
                     "target/bench-partial.json with --only)")
     ap.add_argument("--tmpfs", default="/dev/shm",
                     help="a tmpfs dir for a second run of the Data Download benchmark ('' to skip)")
+    load.add_args(ap)
     a = ap.parse_args()
     only = [x.strip() for x in a.only.split(",") if x.strip()]
     unknown = sorted(set(only) - set(SECTIONS))
@@ -470,6 +474,9 @@ Target: a day's cap in well under 5 s.
             machine["memory_one_arena"] = one
             mems.append(("one malloc arena, trimmed", one))
         parts["memory"] = scale.memory_markdown(mems)
+    if "load" in run:
+        machine["load"] = load.run(a)
+        parts["load"] = load.markdown(machine["load"])
     command = "python bench/bench.py" + (f" --only {','.join(only)}" if only else "")
     if run & {"startup", "s3"}:
         command += f" --runs {a.runs}"
@@ -484,6 +491,8 @@ Target: a day's cap in well under 5 s.
     if "memory" in run:
         command += (f" --memory-count {a.memory_count} --memory-requests-s {a.memory_requests_s:g}"
                     f" --memory-idle-s {a.memory_idle_s:g} --memory-compare {a.memory_compare}")
+    if "load" in run:
+        command += load.command_args(a)
     if "s3" in run:
         parts["s3"] = s3bench.markdown(s3, command)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -491,7 +500,7 @@ Target: a day's cap in well under 5 s.
 
 Produced by `make bench` (`{command}` against `{BIN}`, release build) on {now}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
 Wall-clock figures: compare within one run, machines here are noisy.
-""" + "".join(parts[k] for k in ("startup", "cap", "sea", "memory", "s3", "exports") if k in parts)
+""" + "".join(parts[k] for k in ("startup", "cap", "sea", "memory", "load", "s3", "exports") if k in parts)
     machine["command"] = command
     os.makedirs(os.path.dirname(json_out) or ".", exist_ok=True)
     with open(json_out, "w") as f:
