@@ -39,7 +39,7 @@ impl NewEvent {
 }
 
 /// An event as served.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     /// Position in the ledger, increasing.
     pub seq: i64,

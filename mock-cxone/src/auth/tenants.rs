@@ -9,7 +9,7 @@ use crate::store::time::{rfc3339, to_us, Instant};
 use crate::store::StoreResult;
 
 /// A tenant as stored (secrets included: this is a mock, and `make run` prints them).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
     /// Stable id, also the SEA folder name (`t-<slug>`).
     pub tenant_id: String,

@@ -18,7 +18,7 @@ pub const ACCESS_TTL_SECONDS: i64 = 3600;
 pub const REFRESH_TTL_SECONDS: i64 = 7 * 86_400;
 
 /// The token endpoint's success body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     /// Bearer token for `/api/v2` and `/data-extraction`.
     pub access_token: String,

@@ -17,7 +17,7 @@ pub const DEFAULT_STRUCTURE: &str = "year={yyyy}/month={MM}/day={dd}/hour={HH}";
 pub const DEFAULT_OFFSET_MINUTES: u32 = 20;
 
 /// A download as the API receives it (POST and PUT), before validation.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// Optional label.
@@ -52,7 +52,7 @@ fn default_format() -> String {
 }
 
 /// `partitioning` of the body.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Partitioning {
     /// Whether files go under a partition path (flat when false).
@@ -81,7 +81,7 @@ impl Default for Partitioning {
 }
 
 /// `schedule` of the body.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// `HOURLY`, `SIX_HOURLY` or `DAILY`; the category's default when absent.
@@ -97,7 +97,7 @@ fn default_offset() -> i64 {
 }
 
 /// `destination` of the body.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
     /// Only `aws_s3`.
@@ -123,7 +123,7 @@ pub struct Destination {
 }
 
 /// `retention` of the body (D9).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
     /// Objects older than this many days are deleted.

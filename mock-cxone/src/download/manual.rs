@@ -21,7 +21,7 @@ use crate::store::time::{parse_rfc3339, rfc3339};
 pub const MAX_INTERVALS: i64 = 92 * 24;
 
 /// The request body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManualSpec {
     /// Must be the download's category.

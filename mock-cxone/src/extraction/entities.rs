@@ -99,7 +99,7 @@ pub const QM_COLUMNS: [&str; 17] = [
 
 /// `POST /data-extraction/v1/jobs` as sent. Unknown fields are refused: a misspelt `startdate`
 /// would otherwise silently be "missing".
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JobBody {
     /// e.g. `recording-interaction-metadata`.

@@ -34,7 +34,7 @@ pub const KINDS: [&str; 16] = [
 ];
 
 /// A rule as the API receives it.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// One of [`KINDS`].

@@ -12,7 +12,7 @@ use crate::store::time::{from_us, rfc3339, to_us, Instant};
 use crate::store::StoreResult;
 
 /// `POST/GET /api/v2/sea/credentials`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SeaCredentials {
     /// S3 access key id.
     pub access_key_id: String,

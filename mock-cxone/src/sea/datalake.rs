@@ -13,7 +13,7 @@ use crate::store::time::{rfc3339, to_us, Instant};
 use crate::store::StoreResult;
 
 /// `POST /api/v2/data-lake/credentials` → 201.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DataLakeCredentials {
     /// S3 access key id.
     pub access_key_id: String,

@@ -8,7 +8,7 @@ use crate::store::time::{from_us, rfc3339, to_us, Instant};
 use crate::store::StoreResult;
 
 /// A recording file as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FileView {
     /// File id (UUID).
     pub id: String,
@@ -33,7 +33,7 @@ pub struct FileView {
 }
 
 /// A page of files.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FilePage {
     /// The files.
     pub files: Vec<FileView>,

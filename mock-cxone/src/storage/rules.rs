@@ -16,7 +16,7 @@ pub const ACTIONS: [&str; 5] = ["keep", "archive", "delete", "copy_to_sea", "mov
 pub const DEFAULT_PRIORITY: i64 = 100;
 
 /// Optional narrowing of what a rule matches.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Filters {
     /// Only files whose name contains this text (e.g. a contact id).
@@ -25,7 +25,7 @@ pub struct Filters {
 }
 
 /// A rule as stored and served.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Rule {
     /// `rule-<uuid>`.
     pub id: String,

@@ -9,7 +9,7 @@ use crate::store::time::{rfc3339, to_us, Instant};
 use crate::store::StoreResult;
 
 /// `GET /api/v2/storage/usage`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Usage {
     /// The tenant.
     pub tenant_id: String,
