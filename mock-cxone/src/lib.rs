@@ -10,6 +10,7 @@
 //! - [`sea`] — the S3 front: SEA folders and credentials, data-lake buckets over s3s-fs.
 //! - [`storage`] — recordings, lifecycle rules, the daily cap and backlog, 30-day expiry, usage.
 //! - [`api`] — axum routers (CXone API and `/_mock` control API); [`error`] — JSON errors.
+//! - [`fuzzing`] — the fuzz harnesses (`fuzz/`, and the corpus test `make test` runs).
 //!
 //! # In-process use (Rust tests)
 //! ```no_run
@@ -33,6 +34,7 @@ pub mod error;
 pub mod events;
 pub mod extraction;
 pub mod faults;
+pub mod fuzzing;
 pub mod ids;
 pub mod scenario;
 pub mod sea;
