@@ -58,11 +58,12 @@ use super::lake_list;
 use super::lake_owner::{self, internal, require_owner, Claim};
 use super::lake_read;
 use super::lake_tags::{self, Tags};
+use super::lake_write;
 use crate::app::App;
 use crate::auth::tenants;
 use crate::faults::kms;
 use crate::storage::daily_cap::SEA_BUCKET;
-use crate::store::time::{from_us, to_us, Instant};
+use crate::store::time::{from_us, Instant};
 
 /// GetObject's and HeadObject's answers share these fields (two s3s types, the same names): the
 /// object's attributes (`lake_read::Attributes`), ETag, modification time and the answered
@@ -877,8 +878,8 @@ fn no_empty_delimiter(delimiter: &mut Option<String>) {
 // Objects
 
 impl LakeBuckets {
-    /// PutObject: body spooled and verified (Content-MD5, checksums from headers or aws-chunked
-    /// trailers) before anything is stored; then written under the key's lock.
+    /// PutObject: body received and verified (Content-MD5, checksums from headers or aws-chunked
+    /// trailers) before anything is stored; then stored under the key's lock by `lake_write`.
     pub async fn put_object(
         &self,
         caller: &Caller,
@@ -888,6 +889,7 @@ impl LakeBuckets {
         let key = req.input.key.clone();
         self.own(caller, &bucket)?;
         check_key(&key).map_err(|e| e.to_s3(&key))?;
+        lake_write::check_storage_class(&req.input)?;
         let kms = self.kms_key(caller.tenant_id())?;
         // `x-amz-tagging`: checked before the body is read, so a bad set stores nothing.
         let tags = lake_tags::from_header(req.input.tagging.as_ref())?;
@@ -913,34 +915,44 @@ impl LakeBuckets {
                 "Unexpected request body when creating a directory object."
             ));
         }
-        // s3s-fs recomputes whatever we pass and finds it equal.
-        input.checksum_crc32 = sums.checksum_crc32.clone();
-        input.checksum_crc32c = sums.checksum_crc32c.clone();
-        input.checksum_sha1 = sums.checksum_sha1.clone();
-        input.checksum_sha256 = sums.checksum_sha256.clone();
-        input.checksum_crc64nvme = sums.checksum_crc64nvme.clone();
-        input.content_length = Some(i64::try_from(spooled.size).unwrap_or(i64::MAX));
-        input.body = Some(spooled.body()?);
+        let attrs = lake_write::attributes_of(input);
+        let etag = spooled.md5_hex.clone();
 
         let _locks = LockSet::new(&self.layout).write(&bucket, &key).acquire().await;
         self.own_locked(caller, &bucket)?;
         prepare_write(&self.layout, &bucket, &key)?;
-        let mut resp = self.fs.put_object(req).await?;
+        let (layout, input) = (&self.layout, &req.input);
+        lake_write::check_conditions(
+            layout,
+            &bucket,
+            &key,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        )
+        .await?;
+        let written = lake_write::Written {
+            kms_key: &kms,
+            tags: &tags,
+            checksums: &sums,
+            at: self.app.now(),
+        };
         if key.ends_with('/') {
-            resp.output.e_tag = Some(ETag::Strong(spooled.md5_hex.clone()));
-            let mut info = InternalInfo::new();
-            info.insert(INFO_KMS_KEY.into(), kms.clone().into());
-            info.insert(INFO_MARKER_AT.into(), to_us(self.app.now()).into());
-            lake_tags::set(&mut info, &tags);
-            lake_fs::save_info(&self.layout, &bucket, &key, &info)
-                .await
-                .map_err(io500)?;
+            lake_write::store_marker(layout, &bucket, &key, &written)?;
         } else {
-            self.finish_write(&bucket, &key, &kms, None, &tags).await?;
+            lake_write::store_object(layout, &bucket, &key, spooled, &attrs, &written)?;
         }
-        resp.output.server_side_encryption = Self::aws_kms();
-        resp.output.ssekms_key_id = Some(kms);
-        Ok(resp)
+        let output = PutObjectOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            checksum_crc32: sums.checksum_crc32,
+            checksum_crc32c: sums.checksum_crc32c,
+            checksum_sha1: sums.checksum_sha1,
+            checksum_sha256: sums.checksum_sha256,
+            checksum_crc64nvme: sums.checksum_crc64nvme,
+            server_side_encryption: Self::aws_kms(),
+            ssekms_key_id: Some(kms),
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
     }
 
     /// GetObject: conditional headers, `partNumber`, suffix ranges longer than the object, SSE.

@@ -27,20 +27,49 @@ const INLINE_MAX: u64 = 256 * 1024;
 const CHUNK: u64 = 1 << 20;
 
 /// What s3s-fs keeps in an object's metadata sidecar (its `ObjectAttributes`; files of older
-/// s3s-fs versions hold only the user metadata).
-#[derive(Debug, Default, serde::Deserialize)]
+/// s3s-fs versions hold only the user metadata). Written by `lake_write` in the same shape.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
 pub(crate) struct Attributes {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) user_metadata: Option<Metadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) content_encoding: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) content_disposition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) content_language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) cache_control: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     expires: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) website_redirect_location: Option<String>,
 }
 
 impl Attributes {
+    /// Sets `Expires`, stored as s3s-fs stores it (an HTTP date-time string).
+    pub(crate) fn set_expires(&mut self, t: Option<Timestamp>) {
+        self.expires = t.and_then(|t| {
+            let mut buf = Vec::new();
+            t.format(TimestampFormat::DateTime, &mut buf).ok()?;
+            String::from_utf8(buf).ok()
+        });
+    }
+
+    /// Whether no attribute is set (then no sidecar is kept).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.user_metadata.is_none()
+            && self.content_encoding.is_none()
+            && self.content_type.is_none()
+            && self.content_disposition.is_none()
+            && self.content_language.is_none()
+            && self.cache_control.is_none()
+            && self.expires.is_none()
+            && self.website_redirect_location.is_none()
+    }
+
     /// `Expires`, stored as an HTTP date-time string.
     pub(crate) fn expires(&self) -> Option<Timestamp> {
         let s = self.expires.as_deref()?;
