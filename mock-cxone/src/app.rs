@@ -93,6 +93,10 @@ impl App {
         app.persist_clock()?;
         app.ensure_demo_tenant()?;
         app.schedule_from_state()?;
+        // After a kill -9 in the middle of an advance, work due at or before the stored clock
+        // may not have committed (a job still RUNNING, a daily run not done): finish it before
+        // serving, so the state matches the clock. After a clean stop nothing is due.
+        app.advance_to(app.now())?;
         Ok(app)
     }
 
@@ -149,6 +153,13 @@ impl App {
             |at| {
                 if at > self.clock.now() {
                     self.clock.set(at);
+                    // Stored as the engine reaches each instant, not only at the end: after a
+                    // kill -9 mid-advance the clock resumes where the committed work stopped
+                    // instead of behind it (tasks of that instant not yet committed are rebuilt
+                    // from state and run at the next advance).
+                    if let Err(e) = self.persist_clock() {
+                        tracing::warn!("could not store the clock: {e}");
+                    }
                 }
             },
             |at, task| self.run_task(at, task),

@@ -19,6 +19,7 @@ use super::destination::{Destination, DestinationError};
 use super::jobs::Job;
 use super::partition;
 use super::records;
+use super::resume;
 use super::writer::{self, Compression, Format, WriteOptions, Written};
 use crate::app::App;
 use crate::events::NewEvent;
@@ -98,6 +99,11 @@ pub fn run(
     if let Some(outcome) = &plan.outcome {
         return end_without_writing(app, job, cfg, dest, format, plan, outcome, out);
     }
+    // Keys an earlier attempt of this job claimed before a crash (see `resume`).
+    let claims = app
+        .store
+        .with(|c| resume::claimed(c, &job.id))
+        .map_err(|e| ExportError::Internal(e.to_string()))?;
     for data_type in &cfg.data_types {
         let Some(schema) = records::schema(app, job, cfg.category, data_type) else {
             return Err(ExportError::Internal(format!(
@@ -111,7 +117,8 @@ pub fn run(
         let written = writer::write_file_with(format, compression, options, &schema.arrow_schema(), batches)
             .map_err(|e| ExportError::Internal(e.to_string()))?;
         let folder = partition::folder(&job.prefix, data_type, cfg.partition.as_ref(), job.interval_start);
-        write_data_type(app, job, dest, &schema, &folder, format, &written, plan, out)?;
+        let claimed = claims.get(data_type.as_str()).map(String::as_str);
+        write_data_type(app, job, dest, &schema, &folder, format, &written, plan, claimed, out)?;
     }
     Ok(())
 }
@@ -285,15 +292,20 @@ fn write_data_type(
     format: Format,
     written: &Written,
     plan: &FinishPlan,
+    claimed: Option<&str>,
     out: &mut Output,
 ) -> Result<(), ExportError> {
     let name = schema.name;
-    // A partial partition written at the start is completed in place.
-    let key = match plan.started.partial.get(name) {
-        Some(p) => p.key.clone(),
-        None => {
+    // A partial partition written at the start is completed in place; so is a file an attempt
+    // interrupted by a crash claimed. Otherwise the next free part, claimed before it is written.
+    let key = match (plan.started.partial.get(name), claimed) {
+        (Some(p), _) => p.key.clone(),
+        (None, Some(key)) => key.to_string(),
+        (None, None) => {
             let part = free_part(app, dest, folder, format.extension(), job.overwrite)?;
-            partition::part_key(folder, part, format.extension())
+            let key = partition::part_key(folder, part, format.extension());
+            resume::claim(app, &job.id, name, &key).map_err(|e| ExportError::Internal(e.to_string()))?;
+            key
         }
     };
     let sha = hex::encode(Sha256::digest(&written.bytes));

@@ -11,6 +11,7 @@
 //! - `schedule` — finalisation delay, offset, speech lag: when a job runs (D5, F7);
 //! - `scheduler` — the engine tasks that create, start and finish jobs; `jobs` — job rows (D6);
 //! - `export` — one job's files and manifests; `destination` — where they go (D8);
+//! - `resume` — the keys a running job claimed, so a job interrupted by a crash rewrites them;
 //! - `manual` — manual export for backfill (D7); `retention` — cold storage and deletion (D9).
 
 pub mod catalog;
@@ -23,6 +24,7 @@ pub mod manage;
 pub mod manual;
 pub mod partition;
 pub mod records;
+pub mod resume;
 pub mod retention;
 pub mod schedule;
 pub mod scheduler;

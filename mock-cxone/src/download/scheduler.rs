@@ -257,6 +257,7 @@ fn finish(
     app.store.tx(|c| {
         firings.record(c, at, &job)?;
         effects::forget_started(c, &job.id)?;
+        super::resume::forget(c, &job.id)?;
         match &result {
             Ok(()) => {
                 job.status = COMPLETED.into();
