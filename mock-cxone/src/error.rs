@@ -32,6 +32,9 @@ pub enum ApiError {
     /// Body over the size limit.
     #[error("request body is larger than the {0}-byte limit")]
     PayloadTooLarge(usize),
+    /// Header section over the size limit (refused before any handler, `server::limits`).
+    #[error("request header section is larger than the {0}-byte limit")]
+    HeaderTooLarge(usize),
     /// Body is not JSON (or not form data where form data is expected).
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -76,6 +79,10 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::HeaderTooLarge(_) => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "request_header_fields_too_large",
+            ),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::OAuth { code, status, .. } => (*status, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -1,4 +1,7 @@
 //! The two listeners (REST and S3), optional TLS on both, the real-clock ticker, and shutdown.
+//! Both refuse oversized header sections and declared bodies before any handler ([`limits`]).
+
+mod limits;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -135,10 +138,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(accept_loop(
             api_listener,
             tls.clone(),
-            TowerToHyperService::new(router),
+            limits::Limits::new(TowerToHyperService::new(router), limits::Listener::Api),
             rx.clone(),
         )),
-        tokio::spawn(accept_loop(s3_listener, tls, s3, rx.clone())),
+        tokio::spawn(accept_loop(
+            s3_listener,
+            tls,
+            limits::Limits::new(s3, limits::Listener::S3),
+            rx.clone(),
+        )),
         tokio::spawn(ticker(app.clone(), rx)),
     ];
     // Both listeners are bound and their accept loops spawned: connections are accepted now.
