@@ -3,6 +3,8 @@
 #   make test   every test: Rust (unit + end-to-end with aws-sdk-s3/reqwest) and Python clients
 #   make bench  benchmarks, results in docs/benchmarks.md
 #   make lint   clippy + rustfmt check;  make fmt  format
+#   make fuzz   cargo-fuzz targets, ~45 s each (make fuzz-long: 30 min each)
+#   make conformance  s3s-e2e and ceph/s3-tests vs the mock and s3s-fs (S3TESTS_DIR=<s3-tests checkout>)
 
 VENV      := .venv
 PY        := $(VENV)/bin/python
@@ -15,7 +17,8 @@ S3FS_TESTS := clients-tests/python/test_clients_s3fs.py
 APT_TOOLS := rclone s3cmd
 CARGO     ?= cargo
 
-.PHONY: run test test-rust test-python bench bench-tools lint fmt venv venv-s3fs apt-tools build clean
+.PHONY: run test test-rust test-python bench bench-tools lint fmt venv venv-s3fs apt-tools build clean \
+	fuzz fuzz-long conformance
 
 run:
 	$(CARGO) run --release -p mock-cxone -- serve
@@ -74,6 +77,45 @@ bench-tools: $(S3SFS_BIN)
 
 $(S3SFS_BIN):
 	$(CARGO) install s3s-fs --version 0.14.1 --features binary --locked --root $(CURDIR)/target/bench-tools
+
+# Fuzzing (docs/reliability.md, "Fuzzing"): cargo-fuzz on the stable toolchain, no sanitizer (ASan
+# needs nightly), in fuzz/ (its own workspace). Seeds: fuzz/seeds/<target>, the scenario library,
+# fuzz/regressions/<target>; new corpus entries go to fuzz/corpus/<target>, crashes to
+# fuzz/artifacts/<target> (neither committed). `make test` runs the same harnesses without
+# libFuzzer (clients-tests/tests/fuzz_corpus.rs): the instrumented build costs more than CI can spend.
+FUZZ_TARGETS      := scenario partition_template lake_key
+FUZZ_SECONDS      ?= 45
+FUZZ_LONG_SECONDS ?= 1800
+CARGO_FUZZ        := target/bench-tools/bin/cargo-fuzz
+FUZZ_FLAGS        := --sanitizer none -O --debug-assertions
+
+fuzz: FUZZ_TIME = $(FUZZ_SECONDS)
+fuzz-long: FUZZ_TIME = $(FUZZ_LONG_SECONDS)
+fuzz fuzz-long: $(CARGO_FUZZ)
+	cd fuzz && $(CURDIR)/$(CARGO_FUZZ) fuzz build $(FUZZ_FLAGS)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		seeds="seeds/$$t"; [ -d fuzz/regressions/$$t ] && seeds="$$seeds regressions/$$t"; \
+		[ $$t = scenario ] && seeds="$$seeds ../scenarios"; \
+		echo "== fuzz $$t: $(FUZZ_TIME) s"; \
+		(cd fuzz && $(CURDIR)/$(CARGO_FUZZ) fuzz run $(FUZZ_FLAGS) $$t corpus/$$t $$seeds -- \
+			-max_total_time=$(FUZZ_TIME) -print_final_stats=1) || exit 1; \
+	done
+
+$(CARGO_FUZZ):
+	$(CARGO) install cargo-fuzz --version 0.13.2 --locked --root $(CURDIR)/target/bench-tools
+
+# S3 conformance (docs/reliability.md): s3s-e2e 0.14.1 from crates.io, and ceph/s3-tests from a
+# checkout outside this repository (S3TESTS_DIR; its requirements go in a scratch virtualenv),
+# against the mock's data-lake side and plain s3s-fs, side by side. Not part of `make test`.
+E2E_BIN := target/bench-tools/bin/s3s-e2e
+
+conformance: $(S3SFS_BIN) $(E2E_BIN)
+	$(CARGO) build -p mock-cxone
+	python3 conformance/run.py
+
+$(E2E_BIN):
+	$(CARGO) install s3s-e2e --version 0.14.1 --locked --root $(CURDIR)/target/bench-tools
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
