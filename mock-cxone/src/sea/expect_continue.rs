@@ -10,6 +10,12 @@
 //! We cannot make hyper send the interim response, so such a response closes the connection
 //! (`Connection: close`): the client opens a fresh one for its next request, which is all the
 //! cost.
+//!
+//! The same goes for an error answered to a request that carries a body (a PUT refused with
+//! `AccessDenied` before its body is read): hyper drops the connection rather than read a body
+//! nobody wants, and a client told nothing would send its next request into that closed socket
+//! (boto3 without retries: `ConnectionClosedError` on the call after the refused one). Saying
+//! `Connection: close` on such an error lets it open a fresh connection instead.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,7 +23,8 @@ use std::pin::Pin;
 use http::header::{HeaderValue, CONNECTION, EXPECT};
 use http_body::Body;
 
-/// Wraps the S3 service: responses to bodiless `Expect: 100-continue` requests close the connection.
+/// Wraps the S3 service: responses to bodiless `Expect: 100-continue` requests, and errors answered
+/// to requests with a body, close the connection.
 #[derive(Clone)]
 pub struct CloseAfterBodilessExpect<S> {
     inner: S,
@@ -51,10 +58,12 @@ where
 
     fn call(&self, req: http::Request<B>) -> Self::Future {
         let close = skips_interim(&req);
+        let with_body = !req.body().is_end_stream();
         let fut = self.inner.call(req);
         Box::pin(async move {
             let mut resp = fut.await?;
-            if close {
+            let refused_body = with_body && (resp.status().is_client_error() || resp.status().is_server_error());
+            if close || refused_body {
                 resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
             }
             Ok(resp)
