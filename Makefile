@@ -66,9 +66,10 @@ $(VENV)/.installed: $(PYREQS)
 S3SFS_BIN := target/bench-tools/bin/s3s-fs
 
 bench: venv bench-tools
-	$(CARGO) build --release -p mock-cxone --bin mock-cxone --example export_bench --example s3load
+	$(CARGO) build --release -p mock-cxone --bin mock-cxone --example export_bench --example s3load --example mixload
 	MOCK_CXONE_BIN=$(CURDIR)/target/release/mock-cxone EXPORT_BENCH_BIN=$(CURDIR)/target/release/examples/export_bench \
-		S3LOAD_BIN=$(CURDIR)/target/release/examples/s3load S3SFS_BIN=$(CURDIR)/$(S3SFS_BIN) \
+		S3LOAD_BIN=$(CURDIR)/target/release/examples/s3load MIXLOAD_BIN=$(CURDIR)/target/release/examples/mixload \
+		S3SFS_BIN=$(CURDIR)/$(S3SFS_BIN) \
 		$(PY) bench/bench.py --out docs/benchmarks.md --json target/bench.json
 
 bench-tools: $(S3SFS_BIN)
