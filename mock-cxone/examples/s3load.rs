@@ -16,14 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use sha2::{Digest, Sha256};
-
-/// RFC 3986 unreserved characters stay; everything else is encoded (SigV4's URI encoding).
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-/// ... and `/` stays in paths.
-const PATH: &AsciiSet = &QUERY.remove(b'/');
+#[path = "sigv4/mod.rs"]
+mod sigv4;
 
 #[derive(Clone)]
 struct Args {
@@ -85,85 +79,36 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// A SigV4 presigner for one credential; the derived signing key is cached per day.
+/// A SigV4 presigner for one credential and bucket (sigv4/mod.rs signs).
 struct Signer {
-    args: Args,
-    host: String,
-}
-
-type HmacSha256 = Hmac<Sha256>;
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).expect("any key length");
-    m.update(data);
-    m.finalize().into_bytes().to_vec()
+    creds: sigv4::Creds,
+    bucket: String,
+    sign: bool,
 }
 
 impl Signer {
     fn new(args: &Args) -> Signer {
-        let host = args.endpoint.split("://").nth(1).unwrap_or(&args.endpoint).to_string();
         Signer {
-            args: args.clone(),
-            host,
+            creds: sigv4::Creds {
+                endpoint: args.endpoint.clone(),
+                access_key: args.access_key.clone(),
+                secret_key: args.secret_key.clone(),
+                region: args.region.clone(),
+            },
+            bucket: args.bucket.clone(),
+            sign: args.sign,
         }
     }
 
     /// The URL of `method` on `key` (empty: the bucket) with `query` (unencoded pairs).
     fn url(&self, method: &str, key: &str, query: &[(&str, &str)]) -> String {
         let path = if key.is_empty() {
-            format!("/{}", self.args.bucket)
+            format!("/{}", self.bucket)
         } else {
-            format!("/{}/{}", self.args.bucket, key)
+            format!("/{}/{}", self.bucket, key)
         };
-        let path = utf8_percent_encode(&path, PATH).to_string();
-        let mut q: Vec<(String, String)> = query.iter().map(|(k, v)| (enc(k), enc(v))).collect();
-        if self.args.sign {
-            let now = chrono::Utc::now();
-            let date = now.format("%Y%m%d").to_string();
-            let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
-            let scope = format!("{date}/{}/s3/aws4_request", self.args.region);
-            q.push(("X-Amz-Algorithm".into(), "AWS4-HMAC-SHA256".into()));
-            q.push((
-                "X-Amz-Credential".into(),
-                enc(&format!("{}/{scope}", self.args.access_key)),
-            ));
-            q.push(("X-Amz-Date".into(), stamp.clone()));
-            q.push(("X-Amz-Expires".into(), "3600".into()));
-            q.push(("X-Amz-SignedHeaders".into(), "host".into()));
-            q.sort();
-            let canonical_query = join(&q);
-            let canonical = format!(
-                "{method}\n{path}\n{canonical_query}\nhost:{}\n\nhost\nUNSIGNED-PAYLOAD",
-                self.host
-            );
-            let to_sign = format!(
-                "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
-                hex::encode(Sha256::digest(canonical.as_bytes()))
-            );
-            let k = hmac(format!("AWS4{}", self.args.secret_key).as_bytes(), date.as_bytes());
-            let k = hmac(&k, self.args.region.as_bytes());
-            let k = hmac(&k, b"s3");
-            let k = hmac(&k, b"aws4_request");
-            let sig = hex::encode(hmac(&k, to_sign.as_bytes()));
-            q.push(("X-Amz-Signature".into(), sig));
-        } else {
-            q.sort();
-        }
-        let qs = join(&q);
-        if qs.is_empty() {
-            format!("{}{path}", self.args.endpoint)
-        } else {
-            format!("{}{path}?{qs}", self.args.endpoint)
-        }
+        self.creds.presigned_url(method, &path, query, self.sign)
     }
-}
-
-fn enc(s: &str) -> String {
-    utf8_percent_encode(s, QUERY).to_string()
-}
-
-fn join(q: &[(String, String)]) -> String {
-    q.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 /// What one worker measured.
