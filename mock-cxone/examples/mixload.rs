@@ -301,7 +301,7 @@ impl Client {
     async fn object_get(&mut self, kind: Kind, which: &Arc<S3>) {
         let s3 = which.clone();
         let o = &s3.objects[(self.n * 7 + self.id * 13) % s3.objects.len()];
-        let req = s3.get(&self.http, &s3.bucket, &o.key, &[], self.n % 2 == 0);
+        let req = s3.get(&self.http, &s3.bucket, &o.key, &[], self.n.is_multiple_of(2));
         let started = Instant::now();
         match send(req).await {
             Err(e) => self.stats.error(kind, e),
@@ -488,7 +488,7 @@ impl Client {
             self.stats
                 .error(Kind::JobsList, format!("{dl}: listed a job not asked for: {j}"));
         }
-        if self.n % 8 == 0 {
+        if self.n.is_multiple_of(8) {
             if let Some(d) = self
                 .rest(Kind::DownloadGet, &format!("/api/v2/data-downloads/{dl}"))
                 .await
@@ -535,7 +535,7 @@ impl Client {
         };
         let lake = self.lake.clone();
         let started = Instant::now();
-        match send(lake.get(&self.http, bucket, key, &[], self.n % 2 == 0)).await {
+        match send(lake.get(&self.http, bucket, key, &[], self.n.is_multiple_of(2))).await {
             Err(e) => return self.stats.error(Kind::ExportGet, e),
             Ok((status, body)) => {
                 self.stats.record(Kind::ExportGet, started, body.len() as u64);
@@ -753,7 +753,7 @@ async fn main() {
     let mut samples: Vec<String> = Vec::new();
     for s in &mut all {
         expected_401 += s.expected_401;
-        samples.extend(s.errors.drain(..));
+        samples.append(&mut s.errors);
     }
     for k in Kind::ALL {
         let mut t = Tally::default();
