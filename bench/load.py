@@ -196,10 +196,12 @@ def run(a):
         sampler = RssSampler(p.pid)
         cpu0 = bench.cpu_s(p.pid)
         sampler.start()
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        sampler.stop()
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True)
+        finally:
+            sampler.stop()
+            os.remove(world_file)  # it holds the run's secrets
         cpu = bench.cpu_s(p.pid) - cpu0
-        os.remove(world_file)
         if out.returncode != 0:
             raise RuntimeError(f"mixload failed ({out.returncode}): {out.stderr[-2000:]}")
         res = json.loads(out.stdout)
