@@ -26,6 +26,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/auth/token", post(token_create))
 }
 
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth",
+    responses((status = 200, description = "OpenID discovery document", body = crate::api::openapi::OpenIdConfiguration)))]
 async fn openid_configuration(State(app): State<Arc<App>>) -> Json<Value> {
     let base = &app.urls.api;
     Json(json!({
@@ -40,6 +42,10 @@ async fn openid_configuration(State(app): State<Arc<App>>) -> Json<Value> {
     }))
 }
 
+#[utoipa::path(get, path = "/.well-known/cxone-configuration", tag = "auth",
+    params(("tenantId" = String, Query, description = "The tenant")),
+    responses((status = 200, description = "The tenant's API endpoint and area", body = crate::api::openapi::CxoneConfiguration),
+        (status = 404, description = "No such tenant", body = crate::api::openapi::ErrorBody)))]
 async fn cxone_configuration(
     State(app): State<Arc<App>>,
     Query(q): Query<HashMap<String, String>>,
@@ -127,6 +133,12 @@ fn granted_scopes(tenant: &Tenant, requested: Option<&String>) -> ApiResult<Vec<
     Ok(out)
 }
 
+#[utoipa::path(post, path = "/auth/token", tag = "auth",
+    request_body(content = crate::api::openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("basic" = [])),
+    responses((status = 200, description = "Tokens issued", body = crate::auth::tokens::TokenResponse),
+        (status = 400, description = "invalid_request, invalid_grant, invalid_scope or unsupported_grant_type", body = crate::api::openapi::ErrorBody),
+        (status = 401, description = "invalid_client: unknown client or wrong secret", body = crate::api::openapi::ErrorBody)))]
 async fn token_create(
     State(app): State<Arc<App>>,
     headers: HeaderMap,

@@ -34,6 +34,9 @@ pub fn router() -> Router<Arc<App>> {
         .route("/_mock/reset", post(reset))
 }
 
+#[utoipa::path(get, path = "/_mock/health", tag = "control",
+    responses((status = 200, description = "Ready", body = crate::api::openapi::Health),
+        (status = 503, description = "Still starting", body = crate::api::openapi::Health)))]
 async fn health_get(State(app): State<Arc<App>>) -> (StatusCode, Json<Value>) {
     let ready = app.ready();
     let status = if ready {
@@ -50,11 +53,13 @@ fn clock_view(app: &App) -> Json<Value> {
     Json(json!({"now": rfc3339(app.now()), "mode": app.clock.mode().as_str()}))
 }
 
+#[utoipa::path(get, path = "/_mock/clock", tag = "control",
+    responses((status = 200, description = "The mock clock", body = crate::api::openapi::ClockView)))]
 async fn clock_get(State(app): State<Arc<App>>) -> Json<Value> {
     clock_view(&app)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdvanceBody {
     by: Option<String>,
@@ -86,6 +91,8 @@ fn advance_target(app: &App, body: &AdvanceBody) -> ApiResult<Instant> {
     }
 }
 
+#[utoipa::path(post, path = "/_mock/clock/advance", tag = "control", request_body = AdvanceBody,
+    responses((status = 200, description = "The clock after everything due ran", body = crate::api::openapi::ClockView)))]
 async fn clock_advance(State(app): State<Arc<App>>, ApiJson(body): ApiJson<AdvanceBody>) -> ApiResult<Json<Value>> {
     let target = advance_target(&app, &body)?;
     let a = app.clone();
@@ -93,7 +100,7 @@ async fn clock_advance(State(app): State<Arc<App>>, ApiJson(body): ApiJson<Advan
     Ok(clock_view(&app))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TenantBody {
     name: String,
@@ -130,6 +137,9 @@ fn validate_tenant(body: TenantBody) -> ApiResult<NewTenant> {
     })
 }
 
+#[utoipa::path(post, path = "/_mock/tenants", tag = "control", request_body = TenantBody,
+    responses((status = 201, description = "The tenant with its secrets", body = crate::api::openapi::TenantCreated),
+        (status = 409, description = "The name is taken", body = crate::api::openapi::ErrorBody)))]
 async fn tenants_create(
     State(app): State<Arc<App>>,
     ApiJson(body): ApiJson<TenantBody>,
@@ -153,11 +163,16 @@ async fn tenants_create(
     ))
 }
 
+#[utoipa::path(get, path = "/_mock/tenants", tag = "control",
+    responses((status = 200, description = "Every tenant (no secrets)", body = crate::api::openapi::TenantList)))]
 async fn tenants_list(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {
     let list = app.store.with(tenants::list)?;
     Ok(Json(json!({"tenants": list})))
 }
 
+#[utoipa::path(get, path = "/_mock/tenants/{tenant}", tag = "control",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 200, description = "The tenant (no secrets)", body = crate::auth::tenants::Tenant)))]
 async fn tenants_get(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> ApiResult<Json<Value>> {
     let t = app
         .store
@@ -166,7 +181,7 @@ async fn tenants_get(State(app): State<Arc<App>>, Path(tenant): Path<String>) ->
     Ok(Json(json!(t)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordingsBody {
     count: i64,
@@ -236,6 +251,9 @@ fn validate_recordings(body: RecordingsBody, now: Instant) -> ApiResult<NewRecor
     })
 }
 
+#[utoipa::path(post, path = "/_mock/tenants/{tenant}/recordings", tag = "control", request_body = RecordingsBody,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    responses((status = 201, description = "How many were made", body = crate::api::openapi::RecordingsCreated)))]
 async fn recordings_create(
     State(app): State<Arc<App>>,
     Path(tenant): Path<String>,
@@ -262,13 +280,16 @@ async fn recordings_create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
     since: Option<i64>,
     kind: Option<String>,
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/_mock/events", tag = "control", params(EventsQuery),
+    responses((status = 200, description = "Events after `since`", body = crate::api::openapi::EventPage)))]
 async fn events_list(
     State(app): State<Arc<App>>,
     q: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
@@ -284,6 +305,8 @@ async fn events_list(
     Ok(Json(json!({"events": list, "next_since": next_since})))
 }
 
+#[utoipa::path(post, path = "/_mock/reset", tag = "control",
+    responses((status = 200, description = "Everything deleted; the clock back at its start", body = crate::api::openapi::ResetDone)))]
 async fn reset(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {
     let a = app.clone();
     blocking(move || a.reset().map_err(ApiError::from)).await?;

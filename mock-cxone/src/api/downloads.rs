@@ -54,6 +54,8 @@ fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no data download {id:?} for this tenant"))
 }
 
+#[utoipa::path(post, path = "/api/v2/data-downloads", tag = "data-downloads", request_body = crate::download::config::Spec,
+    responses((status = 201, description = "The configuration, defaults filled in", body = crate::api::openapi::DataDownload)))]
 async fn downloads_create(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -64,6 +66,8 @@ async fn downloads_create(
     Ok((StatusCode::CREATED, Json(d.to_json())))
 }
 
+#[utoipa::path(get, path = "/api/v2/data-downloads", tag = "data-downloads",
+    responses((status = 200, description = "The tenant's configurations", body = crate::api::openapi::DataDownloadList)))]
 async fn downloads_list(State(app): State<Arc<App>>, p: Principal) -> ApiResult<Json<Value>> {
     p.require(READ)?;
     let all = app.store.with(|c| config::list(c, p.tenant_id()))?;
@@ -71,12 +75,18 @@ async fn downloads_list(State(app): State<Arc<App>>, p: Principal) -> ApiResult<
     Ok(Json(json!({ "data_downloads": list })))
 }
 
+#[utoipa::path(get, path = "/api/v2/data-downloads/{id}", tag = "data-downloads",
+    params(("id" = String, Path, description = "Data download id")),
+    responses((status = 200, description = "The configuration", body = crate::api::openapi::DataDownload)))]
 async fn downloads_get(State(app): State<Arc<App>>, p: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     p.require(READ)?;
     let d = app.store.with(|c| config::get(c, p.tenant_id(), &id))?;
     d.map(|d| Json(d.to_json())).ok_or_else(|| not_found(&id))
 }
 
+#[utoipa::path(put, path = "/api/v2/data-downloads/{id}", tag = "data-downloads", request_body = crate::download::config::Spec,
+    params(("id" = String, Path, description = "Data download id")),
+    responses((status = 200, description = "The configuration as replaced", body = crate::api::openapi::DataDownload)))]
 async fn downloads_replace(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -88,12 +98,17 @@ async fn downloads_replace(
     Ok(Json(d.to_json()))
 }
 
+#[utoipa::path(delete, path = "/api/v2/data-downloads/{id}", tag = "data-downloads",
+    params(("id" = String, Path, description = "Data download id")),
+    responses((status = 204, description = "Deleted (its jobs stop)")))]
 async fn downloads_delete(State(app): State<Arc<App>>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
     p.require(WRITE)?;
     blocking(move || Ok(manage::remove(&app, p.tenant_id(), &id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v2/data-downloads/schemas", tag = "data-downloads",
+    responses((status = 200, description = "Categories, their data types and columns", body = crate::api::openapi::Schemas)))]
 async fn schemas_get(p: Principal) -> ApiResult<Json<Value>> {
     p.require(READ)?;
     let mut categories = Map::new();
@@ -110,7 +125,8 @@ async fn schemas_get(p: Principal) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "categories": categories })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct JobsQuery {
     category: Option<String>,
@@ -178,6 +194,9 @@ fn decode_token(t: &str) -> Option<i64> {
     i64::from_str_radix(t.strip_prefix('p')?, 16).ok().filter(|n| *n > 0)
 }
 
+#[utoipa::path(get, path = "/api/v2/data-downloads/{id}/jobs", tag = "data-downloads",
+    params(("id" = String, Path, description = "Data download id"), JobsQuery),
+    responses((status = 200, description = "A page of jobs, newest first", body = crate::api::openapi::JobPage)))]
 async fn jobs_list(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -200,6 +219,9 @@ async fn jobs_list(
     Ok(Json(json!({"jobs": list, "next_page_token": next.map(encode_token)})))
 }
 
+#[utoipa::path(get, path = "/api/v2/data-downloads/{id}/jobs/{job_id}", tag = "data-downloads",
+    params(("id" = String, Path, description = "Data download id"), ("job_id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "The job", body = crate::api::openapi::DownloadJob)))]
 async fn jobs_get(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -218,6 +240,9 @@ async fn jobs_get(
     }
 }
 
+#[utoipa::path(post, path = "/api/v2/data-downloads/{id}/manual-export", tag = "data-downloads", request_body = crate::download::manual::ManualSpec,
+    params(("id" = String, Path, description = "Data download id")),
+    responses((status = 202, description = "The jobs made, one per interval", body = crate::api::openapi::ManualExportJobs)))]
 async fn manual_export_create(
     State(app): State<Arc<App>>,
     p: Principal,

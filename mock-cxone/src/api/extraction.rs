@@ -61,6 +61,9 @@ impl IntoResponse for Refused {
     }
 }
 
+#[utoipa::path(post, path = "/data-extraction/v1/jobs", tag = "data-extraction", request_body = crate::extraction::entities::JobBody,
+    responses((status = 202, description = "The new job's id (a JSON string)", body = String),
+        (status = 403, description = "Scope missing, or a job was created less than 30 s ago (Retry-After)", body = crate::api::openapi::ErrorBody)))]
 async fn jobs_create(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -103,6 +106,8 @@ fn summary(job: &Job, status: Status) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/data-extraction/v1/jobs", tag = "data-extraction",
+    responses((status = 200, description = "The tenant's jobs", body = crate::api::openapi::ExtractionJobList)))]
 async fn jobs_list(State(app): State<Arc<App>>, p: Principal) -> ApiResult<Json<Value>> {
     p.require(READ)?;
     let now = app.now();
@@ -111,6 +116,9 @@ async fn jobs_list(State(app): State<Arc<App>>, p: Principal) -> ApiResult<Json<
     Ok(Json(json!({ "jobs": jobs })))
 }
 
+#[utoipa::path(get, path = "/data-extraction/v1/jobs/{id}", tag = "data-extraction",
+    params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "The job and, once SUCCEEDED, its presigned result URL", body = crate::api::openapi::ExtractionJobView)))]
 async fn jobs_get(State(app): State<Arc<App>>, p: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     p.require(READ)?;
     let now = app.now();
@@ -138,7 +146,8 @@ async fn jobs_get(State(app): State<Arc<App>>, p: Principal, Path(id): Path<Stri
     Ok(Json(json!({ "jobStatus": view })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ResultQuery {
     expires: Option<String>,
     signature: Option<String>,
@@ -146,6 +155,11 @@ struct ResultQuery {
 
 /// The CSV behind `result.url`. No bearer token (it is presigned, as an S3 URL would be): the
 /// signature proves the URL came from `GET /jobs/{id}` of the job's owner.
+#[utoipa::path(get, path = "/data-extraction/v1/results/{id}/{file}", tag = "data-extraction",
+    params(("id" = String, Path, description = "Job id"), ("file" = String, Path, description = "Result file name"), ResultQuery),
+    security(()),
+    responses((status = 200, description = "The CSV (presigned: no bearer token)", content_type = "text/csv", body = String),
+        (status = 403, description = "Missing, bad or expired signature", body = crate::api::openapi::ErrorBody)))]
 async fn results_get(
     State(app): State<Arc<App>>,
     Path((id, file)): Path<(String, String)>,

@@ -29,6 +29,8 @@ impl From<RuleError> for ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/_mock/faults", tag = "control", request_body = crate::faults::rules::RuleSpec,
+    responses((status = 201, description = "The rule", body = crate::api::openapi::FaultRule)))]
 async fn faults_create(
     State(app): State<Arc<App>>,
     ApiJson(spec): ApiJson<RuleSpec>,
@@ -40,18 +42,26 @@ async fn faults_create(
     Ok((StatusCode::CREATED, Json(rule.to_json())))
 }
 
+#[utoipa::path(get, path = "/_mock/faults", tag = "control",
+    responses((status = 200, description = "Every fault rule", body = crate::api::openapi::FaultList)))]
 async fn faults_list(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {
     let all = app.store.with(rules::list)?;
     let list: Vec<Value> = all.iter().map(rules::Rule::to_json).collect();
     Ok(Json(json!({ "faults": list })))
 }
 
+#[utoipa::path(get, path = "/_mock/faults/{id}", tag = "control",
+    params(("id" = String, Path, description = "Fault rule id")),
+    responses((status = 200, description = "The rule", body = crate::api::openapi::FaultRule)))]
 async fn faults_get(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let rule = app.store.with(|c| rules::get(c, &id))?;
     rule.map(|r| Json(r.to_json()))
         .ok_or_else(|| ApiError::NotFound(format!("no fault rule {id:?}")))
 }
 
+#[utoipa::path(delete, path = "/_mock/faults/{id}", tag = "control",
+    params(("id" = String, Path, description = "Fault rule id")),
+    responses((status = 204, description = "Deleted")))]
 async fn faults_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<StatusCode> {
     if app.store.with(|c| rules::delete(c, &id))? {
         Ok(StatusCode::NO_CONTENT)

@@ -8,6 +8,7 @@ pub mod extraction;
 pub mod faults;
 pub mod json;
 pub mod maintenance;
+pub mod openapi;
 pub mod scenarios;
 pub mod storage;
 pub mod truth;
@@ -34,6 +35,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(storage::router())
         .merge(downloads::router())
         .merge(extraction::router())
+        .merge(openapi::router())
         .merge(control)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -52,6 +52,12 @@ fn content_type_ok(headers: &HeaderMap) -> bool {
     TOML_CONTENT_TYPES.contains(&essence.as_str())
 }
 
+#[utoipa::path(post, path = "/_mock/scenarios", tag = "control",
+    request_body(content = String, content_type = "application/toml", description = "A scenario file (docs/scenario-format.md)"),
+    responses((status = 201, description = "What was loaded", body = crate::api::openapi::ScenarioLoaded),
+        (status = 400, description = "The file is wrong (line and column named)", body = crate::api::openapi::ErrorBody),
+        (status = 409, description = "The mock's state refuses it (line and column named)", body = crate::api::openapi::ErrorBody),
+        (status = 415, description = "Not a TOML content type", body = crate::api::openapi::ErrorBody)))]
 async fn scenarios_load(
     State(app): State<Arc<App>>,
     headers: HeaderMap,

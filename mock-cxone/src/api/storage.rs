@@ -40,6 +40,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/api/v2/data-lake/credentials", post(datalake_credentials_create))
 }
 
+#[utoipa::path(post, path = "/api/v2/sea/credentials", tag = "storage",
+    responses((status = 201, description = "New SEA key pair (the secret only here); the previous pair stops working", body = crate::sea::credentials::SeaCredentials)))]
 async fn sea_credentials_create(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -52,6 +54,9 @@ async fn sea_credentials_create(
     Ok((StatusCode::CREATED, Json(creds)))
 }
 
+#[utoipa::path(get, path = "/api/v2/sea/credentials", tag = "storage",
+    responses((status = 200, description = "The current SEA key (no secret)", body = crate::sea::credentials::SeaCredentials),
+        (status = 404, description = "No SEA credentials generated yet", body = crate::api::openapi::ErrorBody)))]
 async fn sea_credentials_get(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -65,7 +70,8 @@ async fn sea_credentials_get(
         .ok_or_else(|| ApiError::NotFound("no SEA credentials yet: POST /api/v2/sea/credentials generates them".into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct FilesQuery {
     tier: Option<String>,
@@ -74,6 +80,8 @@ struct FilesQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v2/storage/files", tag = "storage", params(FilesQuery),
+    responses((status = 200, description = "A page of the tenant's recording files", body = crate::storage::files::FilePage)))]
 async fn files_list(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -111,6 +119,8 @@ async fn files_list(
     Ok(Json(app.store.with(|c| files::list(c, p.tenant_id(), &query, now))?))
 }
 
+#[utoipa::path(get, path = "/api/v2/storage/sea/backlog", tag = "storage",
+    responses((status = 200, description = "Files waiting for SEA placement under the daily cap", body = crate::api::openapi::SeaBacklog)))]
 async fn backlog_get(State(app): State<Arc<App>>, p: Principal) -> ApiResult<Json<Value>> {
     p.require(STORAGE)?;
     let now = app.now();
@@ -125,13 +135,15 @@ async fn backlog_get(State(app): State<Arc<App>>, p: Principal) -> ApiResult<Jso
     ))
 }
 
+#[utoipa::path(get, path = "/api/v2/storage/usage", tag = "storage",
+    responses((status = 200, description = "Storage usage now", body = crate::storage::usage::Usage)))]
 async fn usage_get(State(app): State<Arc<App>>, p: Principal) -> ApiResult<Json<usage::Usage>> {
     p.require(STORAGE)?;
     let now = app.now();
     Ok(Json(app.store.with(|c| usage::compute(c, p.tenant_id(), now))?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RuleBody {
     name: String,
@@ -195,6 +207,8 @@ fn after_rule_change(app: &App, tenant_id: &str, rule: &Rule) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/v2/storage/lifecycle-rules", tag = "storage", request_body = RuleBody,
+    responses((status = 201, description = "The rule", body = crate::storage::rules::Rule)))]
 async fn rules_create(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -210,6 +224,8 @@ async fn rules_create(
     Ok((StatusCode::CREATED, Json(rule)))
 }
 
+#[utoipa::path(get, path = "/api/v2/storage/lifecycle-rules", tag = "storage",
+    responses((status = 200, description = "The tenant's rules", body = crate::api::openapi::LifecycleRuleList)))]
 async fn rules_list(State(app): State<Arc<App>>, p: Principal) -> ApiResult<Json<Value>> {
     p.require(STORAGE)?;
     let list = app.store.with(|c| rules::list(c, p.tenant_id()))?;
@@ -220,6 +236,9 @@ fn no_rule(id: &str) -> ApiError {
     ApiError::NotFound(format!("no lifecycle rule {id:?}"))
 }
 
+#[utoipa::path(get, path = "/api/v2/storage/lifecycle-rules/{id}", tag = "storage",
+    params(("id" = String, Path, description = "Rule id")),
+    responses((status = 200, description = "The rule", body = crate::storage::rules::Rule)))]
 async fn rules_get(State(app): State<Arc<App>>, p: Principal, Path(id): Path<String>) -> ApiResult<Json<Rule>> {
     p.require(STORAGE)?;
     app.store
@@ -228,6 +247,9 @@ async fn rules_get(State(app): State<Arc<App>>, p: Principal, Path(id): Path<Str
         .ok_or_else(|| no_rule(&id))
 }
 
+#[utoipa::path(put, path = "/api/v2/storage/lifecycle-rules/{id}", tag = "storage", request_body = RuleBody,
+    params(("id" = String, Path, description = "Rule id")),
+    responses((status = 200, description = "The rule as edited", body = crate::storage::rules::Rule)))]
 async fn rules_update(
     State(app): State<Arc<App>>,
     p: Principal,
@@ -245,6 +267,9 @@ async fn rules_update(
     Ok(Json(rule))
 }
 
+#[utoipa::path(delete, path = "/api/v2/storage/lifecycle-rules/{id}", tag = "storage",
+    params(("id" = String, Path, description = "Rule id")),
+    responses((status = 204, description = "Deleted")))]
 async fn rules_delete(State(app): State<Arc<App>>, p: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
     p.require(STORAGE)?;
     if app.store.tx(|c| rules::delete(c, p.tenant_id(), &id))? {
@@ -254,6 +279,8 @@ async fn rules_delete(State(app): State<Arc<App>>, p: Principal, Path(id): Path<
     }
 }
 
+#[utoipa::path(post, path = "/api/v2/data-lake/credentials", tag = "storage",
+    responses((status = 201, description = "A new data-lake S3 key pair", body = crate::sea::datalake::DataLakeCredentials)))]
 async fn datalake_credentials_create(
     State(app): State<Arc<App>>,
     p: Principal,

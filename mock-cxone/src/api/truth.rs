@@ -21,7 +21,8 @@ pub fn router() -> Router<Arc<App>> {
     Router::new().route("/_mock/truth", get(truth_get))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct TruthParams {
     download_id: Option<String>,
@@ -53,6 +54,9 @@ fn instant(name: &str, v: &str) -> ApiResult<crate::store::time::Instant> {
     parse_rfc3339(v).ok_or_else(|| ApiError::BadRequest(format!("{name} {v:?} is not an RFC3339 instant")))
 }
 
+#[utoipa::path(get, path = "/_mock/truth", tag = "control", params(TruthParams),
+    responses((status = 200, description = "The ground truth", body = crate::api::openapi::Truth),
+        (status = 404, description = "No such download or data type", body = crate::api::openapi::ErrorBody)))]
 async fn truth_get(
     State(app): State<Arc<App>>,
     q: Result<Query<TruthParams>, axum::extract::rejection::QueryRejection>,
