@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -312,24 +313,35 @@ def run_s3tests(py: Path, s3tests_dir: Path, server: Server, selection: dict[str
                 timeout_per_test: int) -> dict:
     conf = server.workdir / "s3tests.conf"
     s3tests_conf(server, conf)
-    junit = server.workdir / "s3tests-junit.xml"
-    names = [n for cat in selection.values() for n in cat]
-    # One pytest run; -k with an exact-name list would be slow to match, so pass node ids.
-    args = [str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout", str(timeout_per_test),
-            f"--junitxml={junit}", "-o", "junit_family=xunit1"]
-    args += [f"{S3_TESTS_FILE}::{n}" for n in names]
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "S3TEST_CONF": str(conf),
            "AWS_CONFIG_FILE": "/nonexistent/conformance/aws-config",
-           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/conformance/aws-credentials"}
+           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/conformance/aws-credentials",
+           # s3tests_shim.py: bucket clean-up without ListObjectVersions (see its docstring).
+           "PYTHONPATH": str(Path(__file__).resolve().parent)}
     t0 = time.monotonic()
-    p = subprocess.run(args, cwd=s3tests_dir, env=env, capture_output=True)
-    (server.workdir / "s3tests.log").write_text(p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace"))
-    outcomes = junit_outcomes(junit)
+    outcomes: dict[str, tuple[str, str]] = {}
+    exits = {}
+    log = open(server.workdir / "s3tests.log", "wb")
+    # One pytest run per category: an internal error of pytest in one (seen: a traceback entry
+    # without a line number) cannot lose the others' results. --tb=native avoids that formatter.
+    for cat, names in selection.items():
+        if not names:
+            continue
+        junit = server.workdir / f"s3tests-junit-{cat}.xml"
+        args = [str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "s3tests_shim", "--tb=native",
+                "--timeout", str(timeout_per_test), f"--junitxml={junit}", "-o", "junit_family=xunit1"]
+        args += [f"{S3_TESTS_FILE}::{n}" for n in names]
+        log.write(f"== {cat}\n".encode())
+        log.flush()
+        p = subprocess.run(args, cwd=s3tests_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        exits[cat] = p.returncode
+        outcomes.update(junit_outcomes(junit))
+    log.close()
     per_cat = {}
     for cat, tests in selection.items():
         passed = [t for t in tests if outcomes.get(t, ("missing", ""))[0] == "passed"]
         per_cat[cat] = {"passed": len(passed), "total": len(tests)}
-    return {"exit": p.returncode, "seconds": round(time.monotonic() - t0, 1), "categories": per_cat,
+    return {"exit": exits, "seconds": round(time.monotonic() - t0, 1), "categories": per_cat,
             "outcomes": {k: v[0] for k, v in outcomes.items()},
             "messages": {k: v[1] for k, v in outcomes.items() if v[0] != "passed"}}
 
@@ -437,20 +449,20 @@ def main() -> int:
         py = s3tests_venv(s3tests_dir, a.venv)
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict] = {}
-    for name in servers:
+    results: dict[str, dict] = {name: {} for name in servers}
+
+    def run_server(name: str) -> None:
         for suite in suites:
             work = Path(tempfile.mkdtemp(prefix=f"conformance-{name}-{suite}-"))
             server = (start_mock(a.mock_bin, work) if name == "mock-cxone" else start_s3sfs(a.s3sfs_bin, work))
             try:
                 print(f"== {suite} against {name} ({server.s3_url})", file=sys.stderr, flush=True)
                 if suite == "e2e":
-                    results.setdefault(name, {})["e2e"] = run_e2e(a.e2e_bin, server)
+                    results[name]["e2e"] = run_e2e(a.e2e_bin, server)
                 else:
                     assert py is not None and selection is not None
-                    results.setdefault(name, {})["s3tests"] = run_s3tests(py, s3tests_dir, server, selection, a.timeout)
-                crashed = server.proc.poll()
-                results[name].setdefault("crashed", []).append(crashed is not None)
+                    results[name]["s3tests"] = run_s3tests(py, s3tests_dir, server, selection, a.timeout)
+                results[name].setdefault("crashed", []).append(server.proc.poll() is not None)
             finally:
                 server.stop()
                 logs = OUT_DIR / f"{name}-{suite}"
@@ -460,6 +472,13 @@ def main() -> int:
                     if f.is_file():
                         shutil.copy(f, logs / f.name)
                 shutil.rmtree(work, ignore_errors=True)
+
+    # The servers side by side (each its own data dir, ports and s3-tests bucket prefix).
+    threads = [threading.Thread(target=run_server, args=(n,)) for n in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     md = report(results, selection)
     (OUT_DIR / "results.md").write_text(md + "\n")
     (OUT_DIR / "results.json").write_text(json.dumps({"selection": selection, "results": results}, indent=1))
