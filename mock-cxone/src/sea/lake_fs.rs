@@ -7,6 +7,7 @@
 //! `.bucket-<b64 bucket>.object-<b64 key>.internal.json` (ETag, checksums; we add the KMS key and
 //! multipart part sizes), `.upload-<id>.json` and `.upload_id-<id>.part-<n>` for multipart uploads,
 //! and `.tmp.*.internal.part` temp files (wiped by s3s-fs at start). Base64 is URL-safe, unpadded.
+//! Our own temp files and spooled request bodies are in `<data dir>/lake-spool/` (wiped at start).
 
 use std::collections::HashMap;
 use std::fs::FileTimes;
@@ -94,10 +95,25 @@ impl Layout {
         self.root.join(format!(".upload_id-{upload_id}.part-{part_number}"))
     }
 
-    /// A temp path at the root that s3s-fs wipes at start (so a crash leaves nothing behind).
+    /// A fresh temp path in the spool folder (wiped at start, so a crash leaves nothing behind).
+    /// Not at the root: the root holds every object's sidecars, and each entry added to or
+    /// removed from that large folder cost a PUT more than the rest of its file work.
     pub(crate) fn temp_path(&self) -> PathBuf {
-        self.root
-            .join(format!(".tmp.lake-{}.internal.part", uuid::Uuid::new_v4().simple()))
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.spool.join(format!(".tmp.lake-{n}"))
+    }
+
+    /// Creates a temp file ([`Self::temp_path`]), and the spool folder if a reset removed it.
+    pub(crate) fn create_temp(&self) -> io::Result<(PathBuf, std::fs::File)> {
+        let tmp = self.temp_path();
+        match std::fs::File::create(&tmp) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.spool)?;
+                std::fs::File::create(&tmp).map(|f| (tmp, f))
+            }
+            other => other.map(|f| (tmp, f)),
+        }
     }
 
     /// Where request bodies are spooled before they are checked (outside the s3s-fs root).
@@ -431,10 +447,11 @@ pub(crate) async fn save_info(layout: &Layout, bucket: &str, key: &str, info: &I
     write_atomic(layout, &layout.internal_path(bucket, key), &bytes).await
 }
 
-/// Writes `bytes` to `dest` via a temp file at the root and a rename.
+/// Writes `bytes` to `dest` via a temp file and a rename.
 pub(crate) async fn write_atomic(layout: &Layout, dest: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = layout.temp_path();
     let res = async {
+        tokio::fs::create_dir_all(layout.spool_dir()).await?;
         let mut f = tokio::fs::File::create(&tmp).await?;
         f.write_all(bytes).await?;
         f.flush().await?;
@@ -518,16 +535,15 @@ pub(crate) fn remove_object(layout: &Layout, bucket: &str, key: &str) -> io::Res
     Ok(())
 }
 
-/// Synchronous [`write_atomic`] for platform writes (exports, their sidecars): temp file at the
-/// root, then rename, so no reader ever sees a partial object — but no fsync. Export bytes are
+/// Synchronous [`write_atomic`] for platform writes (exports, their sidecars) and PUTs: temp file,
+/// then rename, so no reader ever sees a partial object — but no fsync. Export bytes are
 /// re-derivable from the seed and a process crash cannot tear a renamed file; only an OS crash
 /// could lose one, which a mock need not survive. The fsync cost 2-4 ms per file on ext4, more
 /// than generating and encoding the file (docs/benchmarks.md).
 pub(crate) fn write_atomic_unsynced(layout: &Layout, dest: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write as _;
-    let tmp = layout.temp_path();
+    let (tmp, mut f) = layout.create_temp()?;
     let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         drop(f);
         if let Some(parent) = dest.parent() {
@@ -922,9 +938,9 @@ impl Spooled {
     }
 
     /// Puts the bytes at `dest` in one rename, with `at` as their modification time, so a reader
-    /// sees the old object or the new one, never part of one. A body in memory goes through the
-    /// temp path `tmp` (at the root, wiped at start); a spooled one is renamed from the spool.
-    pub(crate) fn store(self, dest: &Path, tmp: PathBuf, at: Instant) -> io::Result<()> {
+    /// sees the old object or the new one, never part of one. A body in memory goes through a
+    /// temp file of `layout`; a spooled one is renamed from the spool.
+    pub(crate) fn store(self, dest: &Path, layout: &Layout, at: Instant) -> io::Result<()> {
         use std::io::Write as _;
         let times = FileTimes::new().set_modified(std::time::SystemTime::from(at));
         if let Some(parent) = dest.parent() {
@@ -932,8 +948,8 @@ impl Spooled {
         }
         match self.held {
             Body::Memory(v) => {
+                let (tmp, mut f) = layout.create_temp()?;
                 let res = (|| {
-                    let mut f = std::fs::File::create(&tmp)?;
                     f.write_all(&v)?;
                     f.set_times(times)?;
                     drop(f);

@@ -143,7 +143,7 @@ pub(crate) fn store_object(
     } else {
         write_sidecar(layout, &meta, attrs)?;
     }
-    body.store(&layout.object_path(bucket, key), layout.temp_path(), w.at)
+    body.store(&layout.object_path(bucket, key), layout, w.at)
         .map_err(io500)
 }
 
