@@ -1840,3 +1840,41 @@ async fn datalake_d8_a_deleted_bucket_name_claimed_by_another_tenant_changes_han
             .expect_err("demo refused now");
     assert_eq!(s3_code(&err), "AccessDenied");
 }
+
+/// Found by ceph/s3-tests (docs/reliability.md): S3 refuses a copy of an object onto itself that
+/// changes nothing (400 InvalidRequest) and accepts one that replaces the metadata; ListObjects
+/// (v1) always carries `Marker`, empty without one.
+#[tokio::test]
+async fn datalake_copy_onto_itself_needs_a_change_and_v1_listing_carries_marker() {
+    let l = lake("self-lake").await;
+    put(&l.s3, "self-lake", "a.csv", b"x,y\n").await;
+    let err =
+        l.s3.copy_object()
+            .bucket("self-lake")
+            .key("a.csv")
+            .copy_source("self-lake/a.csv")
+            .send()
+            .await
+            .expect_err("copy onto itself, nothing changed");
+    assert_eq!((status(&err), s3_code(&err).as_str()), (400, "InvalidRequest"));
+    l.s3.copy_object()
+        .bucket("self-lake")
+        .key("a.csv")
+        .copy_source("self-lake/a.csv")
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+        .content_type("text/csv")
+        .send()
+        .await
+        .expect("copy onto itself replacing the metadata");
+    let head =
+        l.s3.head_object()
+            .bucket("self-lake")
+            .key("a.csv")
+            .send()
+            .await
+            .expect("head");
+    assert_eq!(head.content_type(), Some("text/csv"));
+    assert_eq!(get(&l.s3, "self-lake", "a.csv").await, b"x,y\n");
+    let v1 = l.s3.list_objects().bucket("self-lake").send().await.expect("list v1");
+    assert_eq!(v1.marker(), Some(""), "Marker present and empty");
+}

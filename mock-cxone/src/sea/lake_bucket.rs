@@ -562,6 +562,21 @@ fn checksum_type(info: Option<&InternalInfo>) -> ChecksumType {
 
 /// S3 returns an object's `x-amz-checksum-*` on GET/HEAD only when the request carries
 /// `x-amz-checksum-mode: ENABLED`.
+/// Whether a CopyObject changes something besides the metadata (storage class, website redirect,
+/// encryption, checksum, tags): S3 accepts copying an object onto itself only then, or with the
+/// metadata directive `REPLACE`.
+fn changes_more_than_metadata(input: &CopyObjectInput) -> bool {
+    input.storage_class.is_some()
+        || input.website_redirect_location.is_some()
+        || input.server_side_encryption.is_some()
+        || input.ssekms_key_id.is_some()
+        || input.checksum_algorithm.is_some()
+        || input
+            .tagging_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE)
+}
+
 fn checksum_mode_enabled(mode: Option<&ChecksumMode>) -> bool {
     mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
 }
@@ -766,7 +781,8 @@ impl LakeBuckets {
             delimiter: input.delimiter.take(),
             encoding_type: input.encoding_type.take(),
             is_truncated: Some(page.truncated),
-            marker: input.marker.take(),
+            // Always present, empty when the request had none (S3; s3-tests checks `Marker == ''`).
+            marker: Some(input.marker.take().unwrap_or_default()),
             max_keys: Some(max_keys),
             name: Some(bucket),
             // S3 returns NextMarker only with a delimiter; clients use the last key otherwise.
@@ -1178,6 +1194,13 @@ impl LakeBuckets {
         } else {
             None
         };
+        if src_bucket == bucket && src_key == key && !replace && !changes_more_than_metadata(&req.input) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing \
+                 the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
 
         let _locks = LockSet::new(&self.layout)
             .write(&bucket, &key)
