@@ -1878,3 +1878,61 @@ async fn datalake_copy_onto_itself_needs_a_change_and_v1_listing_carries_marker(
     let v1 = l.s3.list_objects().bucket("self-lake").send().await.expect("list v1");
     assert_eq!(v1.marker(), Some(""), "Marker present and empty");
 }
+
+/// Conditional writes (delta-rs, object_store and Spark commit protocols rely on them): checked
+/// under the key's lock by `lake_write`, with S3's answers — `If-None-Match: *` on an existing
+/// key 412, `If-Match` on a missing key 404 NoSuchKey, on a stale ETag 412; nothing is stored.
+#[tokio::test]
+async fn datalake_conditional_puts_answer_as_s3_and_store_nothing_when_refused() {
+    let l = lake("cond-lake").await;
+    let first =
+        l.s3.put_object()
+            .bucket("cond-lake")
+            .key("log/0.json")
+            .if_none_match("*")
+            .body(b"v0".to_vec().into())
+            .send()
+            .await
+            .expect("create only: the key is new");
+    let err =
+        l.s3.put_object()
+            .bucket("cond-lake")
+            .key("log/0.json")
+            .if_none_match("*")
+            .body(b"v1".to_vec().into())
+            .send()
+            .await
+            .expect_err("create only: the key exists");
+    assert_eq!((status(&err), s3_code(&err).as_str()), (412, "PreconditionFailed"));
+    let err =
+        l.s3.put_object()
+            .bucket("cond-lake")
+            .key("log/missing.json")
+            .if_match(first.e_tag().expect("etag"))
+            .body(b"v1".to_vec().into())
+            .send()
+            .await
+            .expect_err("if-match on a missing key");
+    assert_eq!((status(&err), s3_code(&err).as_str()), (404, "NoSuchKey"));
+    let err =
+        l.s3.put_object()
+            .bucket("cond-lake")
+            .key("log/0.json")
+            .if_match("\"0123456789abcdef0123456789abcdef\"")
+            .body(b"v1".to_vec().into())
+            .send()
+            .await
+            .expect_err("stale etag");
+    assert_eq!(status(&err), 412);
+    assert_eq!(get(&l.s3, "cond-lake", "log/0.json").await, b"v0");
+    assert_eq!(keys(&l.s3, "cond-lake", "log/").await, vec!["log/0.json".to_string()]);
+    l.s3.put_object()
+        .bucket("cond-lake")
+        .key("log/0.json")
+        .if_match(first.e_tag().expect("etag"))
+        .body(b"v1".to_vec().into())
+        .send()
+        .await
+        .expect("replace the version we read");
+    assert_eq!(get(&l.s3, "cond-lake", "log/0.json").await, b"v1");
+}
