@@ -1,5 +1,5 @@
 //! Reading a data-lake object for GET and HEAD without s3s-fs's reader: the object's attributes
-//! sidecar and its body, read on the request's own thread when small and in 1 MiB chunks
+//! sidecar and its body, read on the request's own thread up to 1 MiB and in 4 MiB chunks
 //! otherwise.
 //!
 //! Why: s3s-fs goes through tokio's blocking pool for every file step (open, stat, each sidecar,
@@ -21,10 +21,12 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::lake_fs::InternalInfo;
 
-/// Bodies up to this size are read at once, on the request's thread.
-const INLINE_MAX: u64 = 256 * 1024;
+/// Bodies up to this size are read at once, on the request's thread: copying 1 MiB out of the
+/// page cache takes about 100 µs, less than the three blocking-pool hops (open, seek, read) of
+/// the streamed path; 1 MiB GETs went 1.5x faster with it (docs/benchmarks.md).
+const INLINE_MAX: u64 = 1 << 20;
 /// Larger bodies are streamed in chunks of this size (one blocking-pool hop each).
-const CHUNK: u64 = 1 << 20;
+const CHUNK: u64 = 4 << 20;
 
 /// What s3s-fs keeps in an object's metadata sidecar (its `ObjectAttributes`; files of older
 /// s3s-fs versions hold only the user metadata). Written by `lake_write` in the same shape.
@@ -188,9 +190,10 @@ mod tests {
         use futures::StreamExt;
         let dir = tempfile::tempdir().expect("test setup");
         let p = dir.path().join("o");
-        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        // Inline (up to INLINE_MAX), one chunk, and several chunks of CHUNK.
+        let data: Vec<u8> = (0..9_000_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&p, &data).expect("test setup");
-        for span in [0..10u64, 5..300_000, 1..3_000_000] {
+        for span in [0..10u64, 5..1_048_581, 100..1_500_000, 1..9_000_000] {
             let mut blob = body(&p, span.clone()).await.expect("test setup");
             let mut got = Vec::new();
             while let Some(chunk) = blob.next().await {
