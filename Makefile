@@ -62,7 +62,7 @@ $(VENV)/.installed: $(PYREQS)
 	touch $@
 
 # The anchors are installed here, not by `make test`: s3s-fs (the S3 library we build on, as a
-# server) from crates.io into target/bench-tools, nginx from Debian; moto is in the virtualenv.
+# server) from crates.io into target/bench-tools, nginx and wrk from Debian; moto is in the virtualenv.
 S3SFS_BIN := target/bench-tools/bin/s3s-fs
 
 bench: venv bench-tools
@@ -72,9 +72,10 @@ bench: venv bench-tools
 		S3SFS_BIN=$(CURDIR)/$(S3SFS_BIN) \
 		$(PY) bench/bench.py --out docs/benchmarks.md --json target/bench.json
 
+# wrk (Debian) drives the "wrk" GET rows, the issue's own measure against nginx.
 bench-tools: $(S3SFS_BIN)
-	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-		$$sudo apt-get install -y -q nginx >/dev/null || { $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q nginx >/dev/null; }; }
+	@for t in nginx wrk; do command -v $$t >/dev/null || [ -x /usr/sbin/$$t ] || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get install -y -q $$t >/dev/null || { $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q $$t >/dev/null; }; }; done
 
 $(S3SFS_BIN):
 	$(CARGO) install s3s-fs --version 0.14.1 --features binary --locked --root $(CURDIR)/target/bench-tools
