@@ -22,6 +22,9 @@ use crate::store::{meta_set, reserve_counter, StoreResult};
 /// `meta` key of the last daily run (unix µs), so a restart does not run a day twice.
 pub const LAST_RUN_KEY: &str = "lifecycle.last_run";
 
+/// Files one claim step takes at a time (bounds the memory of a first run over many files).
+const CLAIM_PAGE: usize = 10_000;
+
 /// How soon Faster SEA places files of zero-day rules (S10): "within minutes".
 pub const FASTER_SEA_DELAY_MINUTES: i64 = 5;
 
@@ -98,18 +101,29 @@ fn claim(c: &Connection, at: Instant, tenant_id: &str, rules: &[Rule], zero_day_
         } else {
             None
         };
+        // In pages along `seq` (the rowid, so the unclaimed index is walked in order and each page
+        // starts where the last one stopped): a first run over a million files would otherwise
+        // hold every claimed (id, name) at once.
         let sql = format!(
             "UPDATE files SET rule_id=?2, rule_action=?3, claimed_at=?4, sea_queued=?5 + seq \
-             WHERE tenant_id=?1 AND rule_id IS NULL AND tier='active' AND created_at<=?4 AND {pred} RETURNING id, name"
+             WHERE seq IN (SELECT seq FROM files WHERE tenant_id=?1 AND rule_id IS NULL AND tier='active' \
+             AND created_at<=?4 AND {pred} AND seq > ?6 ORDER BY seq LIMIT {CLAIM_PAGE}) RETURNING seq, id, name"
         );
-        let claimed: Vec<(String, String)> = c
-            .prepare(&sql)?
-            .query_map(
-                rusqlite::params![tenant_id, rule.id, rule.action, to_us(at), queue_base],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .collect::<Result<_, _>>()?;
-        apply_action(c, at, tenant_id, rule, &claimed)?;
+        let mut stmt = c.prepare(&sql)?;
+        let mut after = 0i64;
+        loop {
+            let mut claimed: Vec<(i64, String, String)> = stmt
+                .query_map(
+                    rusqlite::params![tenant_id, rule.id, rule.action, to_us(at), queue_base, after],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?
+                .collect::<Result<_, _>>()?;
+            // RETURNING order is unspecified: events go out in file order.
+            claimed.sort_unstable_by_key(|(seq, ..)| *seq);
+            let Some((last, ..)) = claimed.last() else { break };
+            after = *last;
+            apply_action(c, at, tenant_id, rule, &claimed)?;
+        }
     }
     Ok(())
 }
@@ -125,7 +139,7 @@ fn apply_action(
     at: Instant,
     tenant_id: &str,
     rule: &Rule,
-    claimed: &[(String, String)],
+    claimed: &[(i64, String, String)],
 ) -> StoreResult<()> {
     let kind = match rule.action.as_str() {
         "archive" => "lifecycle.archived",
@@ -133,7 +147,7 @@ fn apply_action(
         "copy_to_sea" | "move_to_sea" => "lifecycle.queued_for_sea",
         _ => "lifecycle.kept",
     };
-    for (id, name) in claimed {
+    for (_, id, name) in claimed {
         match rule.action.as_str() {
             "archive" => c
                 .prepare_cached("UPDATE files SET tier='long_term', tier_changed_at=?2 WHERE id=?1")?
