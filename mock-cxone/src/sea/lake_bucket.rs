@@ -1241,26 +1241,7 @@ impl LakeBuckets {
             Some(alg) => {
                 let sum = lake_fs::checksum_file(&self.layout.object_path(&bucket, &key), alg.as_str()).await?;
                 info.remove(lake_fs::INFO_CHECKSUM_TYPE);
-                for name in [
-                    "checksum_crc32",
-                    "checksum_crc32c",
-                    "checksum_sha1",
-                    "checksum_sha256",
-                    "checksum_crc64nvme",
-                ] {
-                    info.remove(name);
-                }
-                for (name, v) in [
-                    ("checksum_crc32", &sum.checksum_crc32),
-                    ("checksum_crc32c", &sum.checksum_crc32c),
-                    ("checksum_sha1", &sum.checksum_sha1),
-                    ("checksum_sha256", &sum.checksum_sha256),
-                    ("checksum_crc64nvme", &sum.checksum_crc64nvme),
-                ] {
-                    if let Some(v) = v {
-                        info.insert(name.into(), v.clone().into());
-                    }
-                }
+                lake_write::record_checksums(&mut info, &sum);
                 Some(sum)
             }
             None => None,
@@ -1418,7 +1399,7 @@ impl LakeBuckets {
         spec.add_trailers(req.trailing_headers.take().as_ref())?;
         spooled.check_md5(input.content_md5.as_deref())?;
         let sums = spooled.check_checksums(&spec)?;
-        input.body = Some(spooled.body()?);
+        input.body = Some(spooled.into_body()?);
         req.credentials = Self::tenant_credentials(caller);
         let mut resp = self.fs.upload_part(req).await?;
         let out = &mut resp.output;

@@ -926,10 +926,10 @@ impl Spooled {
         Ok(out)
     }
 
-    /// The received bytes as a body for s3s-fs.
-    pub(crate) fn body(&self) -> S3Result<StreamingBlob> {
-        match &self.held {
-            Body::Memory(v) => Ok(StreamingBlob::from(s3s::Body::from(Bytes::from(v.clone())))),
+    /// The received bytes as a body for s3s-fs (an in-memory body is handed over, not copied).
+    pub(crate) fn into_body(self) -> S3Result<StreamingBlob> {
+        match self.held {
+            Body::Memory(v) => Ok(StreamingBlob::from(s3s::Body::from(Bytes::from(v)))),
             Body::File(f) => {
                 let f = f.reopen().map_err(S3Error::internal_error)?;
                 Ok(StreamingBlob::wrap(file_stream(tokio::fs::File::from_std(f))))
