@@ -197,23 +197,34 @@ struct Candidate {
 /// Records, once per (file, rule), each SEA rule's refusal of a file it matches.
 fn refuse(c: &Connection, at: Instant, tenant_id: &str, rules: &[Rule]) -> StoreResult<()> {
     for rule in rules.iter().filter(|r| r.is_sea()) {
-        let sql = format!(
-            "SELECT id, name, tier, rule_id, rule_action, sea_action FROM files f \
-             WHERE tenant_id=?1 AND tier != 'deleted' AND created_at<=?3 AND {} \
-             AND NOT (rule_id IS ?2 AND rule_action IS ?4) \
+        // Files this rule claimed with its current action can never be refused by it, and at
+        // scale they are nearly all the files it matches: so the scan walks `files_rule` around
+        // the key (rule, action) — unclaimed files, then the two key ranges either side — instead
+        // of every file the predicate matches, each day.
+        let rest = format!(
+            "tier != 'deleted' AND created_at<=?3 AND {} \
              AND NOT EXISTS (SELECT 1 FROM sea_refusals r WHERE r.file_id=f.id AND r.rule_id=?2)",
             rule.predicate(at)
         );
+        let sql = ["rule_id IS NULL", "(rule_id, rule_action) < (?2, ?4)", "(rule_id, rule_action) > (?2, ?4)"]
+            .map(|claim| {
+                format!(
+                    "SELECT seq, id, name, tier, rule_id, rule_action, sea_action FROM files f \
+                     INDEXED BY files_rule WHERE tenant_id=?1 AND {claim} AND {rest}"
+                )
+            })
+            .join(" UNION ALL ")
+            + " ORDER BY seq";
         let rows: Vec<Candidate> = c
             .prepare(&sql)?
             .query_map(rusqlite::params![tenant_id, rule.id, to_us(at), rule.action], |r| {
                 Ok(Candidate {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    tier: r.get(2)?,
-                    claimed_by: r.get(3)?,
-                    claimed_action: r.get(4)?,
-                    sea_action: r.get(5)?,
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                    tier: r.get(3)?,
+                    claimed_by: r.get(4)?,
+                    claimed_action: r.get(5)?,
+                    sea_action: r.get(6)?,
                 })
             })?
             .collect::<Result<_, _>>()?;

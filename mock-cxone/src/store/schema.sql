@@ -97,6 +97,8 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_tenant ON files(tenant_id, seq);
 CREATE INDEX IF NOT EXISTS files_unclaimed ON files(tenant_id, tier, rule_id);
+-- The refusal scan (storage::lifecycle::refuse) skips the files a rule already holds by this key.
+CREATE INDEX IF NOT EXISTS files_rule ON files(tenant_id, rule_id, rule_action);
 CREATE INDEX IF NOT EXISTS files_backlog ON files(tenant_id, sea_queued) WHERE sea_queued IS NOT NULL;
 CREATE INDEX IF NOT EXISTS files_sea_key ON files(sea_key) WHERE sea_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS files_expiry ON files(expires_at) WHERE sea_gone_at IS NULL AND expires_at IS NOT NULL;
