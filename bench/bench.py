@@ -500,6 +500,8 @@ Target: a day's cap in well under 5 s.
 
 Produced by `make bench` (`{command}` against `{BIN}`, release build) on {now}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
 Wall-clock figures: compare within one run, machines here are noisy.
+The effect of each performance change, before against after, is kept in
+[benchmarks-history.md](benchmarks-history.md) (this file is rewritten whole by each run).
 """ + "".join(parts[k] for k in ("startup", "cap", "sea", "memory", "load", "s3", "exports") if k in parts)
     machine["command"] = command
     os.makedirs(os.path.dirname(json_out) or ".", exist_ok=True)
