@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod control;
+pub mod dashboard;
 pub mod downloads;
 pub mod extraction;
 pub mod faults;
@@ -29,6 +30,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(faults::router())
         .merge(scenarios::router())
         .merge(truth::router())
+        .merge(dashboard::control_router())
         .layer(middleware::from_fn_with_state(app.clone(), admin_gate));
     Router::new()
         .merge(auth::router())
@@ -36,6 +38,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(downloads::router())
         .merge(extraction::router())
         .merge(openapi::router())
+        .merge(dashboard::page_router())
         .merge(control)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
