@@ -62,8 +62,10 @@ const STYLE_CSS: &str = include_str!("dashboard/style.css");
 
 /// The page may load only its own assets and call only its own origin: a strict policy, so
 /// that no injected markup could run script or send the admin token anywhere else.
+/// `media-src blob:`: an object opened with the admin token is a blob URL, whose document inherits
+/// this policy (a SEA recording then plays in it).
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-     img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+     img-src 'self' data:; media-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     (

@@ -20,6 +20,7 @@ const state = {
   overview: null,
   clock: null,            // {now: Date, mode, fetchedAt: performance.now()}
   seaTenant: null,
+  seaChosen: false,       // the user picked the SEA tenant (else: the first with SEA objects)
   sea: null,
   windowHours: 48,
   timeline: null,
@@ -374,7 +375,8 @@ function renderTenants() {
     const cap = t.sea.cap_per_day || 1;
     const frac = Math.min(1, t.sea.placed_today / cap);
     const bar = h("div", { class: `capbar ${frac >= 1 ? "full" : ""}`, title: `${fmtInt(t.sea.placed_today)} of ${fmtInt(cap)} files placed today (S7)` }, h("span"));
-    bar.firstChild.style.width = `${(frac * 100).toFixed(2)}%`;
+    // A sliver stays visible for a few files out of 100,000.
+    bar.firstChild.style.width = `${t.sea.placed_today > 0 ? Math.max(2, frac * 100).toFixed(2) : 0}%`;
     const fired = Object.entries(t.faults_fired);
     const firedTotal = fired.reduce((a, [, n]) => a + n, 0);
     return h("tr", {
@@ -397,6 +399,7 @@ function renderTenants() {
 }
 
 function selectTenant(id) {
+  state.seaChosen = true;
   if (state.seaTenant === id) return;
   state.seaTenant = id;
   $("#sea-tenant").value = id;
@@ -411,8 +414,8 @@ function renderSeaSelect() {
   const sel = $("#sea-tenant");
   if (!o) return;
   const ids = o.tenants.map((t) => t.tenant_id);
-  if (!state.seaTenant || !ids.includes(state.seaTenant)) {
-    // The first tenant with SEA objects, else the first.
+  if (!state.seaChosen || !ids.includes(state.seaTenant)) {
+    // Until the user picks one: the first tenant with SEA objects, else the first.
     const withSea = o.tenants.find((t) => t.sea.objects > 0);
     state.seaTenant = (withSea || o.tenants[0] || {}).tenant_id || null;
   }
@@ -620,7 +623,7 @@ function renderJobDetails() {
     h("dt", {}, "download"), h("dd", { class: "ids" }, j.download_id),
     h("dt", {}, "interval"), h("dd", {}, `${j.interval_start} → ${j.interval_end}`),
     h("dt", {}, "start / end"), h("dd", {}, `${j.start_time} → ${j.end_time || "(not ended)"}`),
-    h("dt", {}, "records"), h("dd", {}, `${fmtInt(j.record_count)} ${Object.entries(j.record_counts).map(([k, v]) => `${k}: ${v}`).join(", ")}`),
+    h("dt", {}, "records"), h("dd", {}, `${fmtInt(j.record_count)}${Object.keys(j.record_counts).length ? ` (${Object.entries(j.record_counts).map(([k, v]) => `${k}: ${fmtInt(v)}`).join(", ")})` : ""}`),
     j.error_details ? [h("dt", {}, "error"), h("dd", { class: "error-details" }, j.error_details)] : null,
     h("dt", {}, `files (${j.output_files.length})`), h("dd", {}, j.output_files.length ? objectList(j.output_files, external) : "none yet"),
     h("dt", {}, `manifests (${j.manifests.length})`), h("dd", {}, j.manifests.length ? objectList(j.manifests, external) : "none yet"),
@@ -689,7 +692,7 @@ function renderFaults() {
       h("td", { class: "ids" },
         e.tenant_id ? h("div", {}, `${tenants.get(e.tenant_id) || ""} ${e.tenant_id}`) : null,
         e.download_id ? h("div", {}, e.download_id) : null,
-        e.job_id ? h("div", {}, h("a", { href: "#timeline", title: "show the job", onclick: (ev) => { ev.preventDefault(); showJob(e.job_id); } }, e.job_id)) : null),
+        e.job_id ? h("div", {}, h("a", { class: "job-link", href: "#timeline", title: "show the job", onclick: (ev) => { ev.preventDefault(); showJob(e.job_id); } }, e.job_id)) : null),
       h("td", {}, summary(e.detail)),
       h("td", {}, e.objects && e.objects.length ? objectList(e.objects, isExternalDownload(e.download_id)) : h("span", { class: "muted" }, "none")),
     );
