@@ -13,8 +13,9 @@ PYREQS    := clients-tests/python/requirements.txt
 VENV_S3FS := .venv-s3fs
 S3FS_REQS := clients-tests/python/requirements-s3fs.txt
 S3FS_TESTS := clients-tests/python/test_clients_s3fs.py
-# Debian clients (rclone, s3cmd) installed by the tests' own target when missing.
-APT_TOOLS := rclone s3cmd
+# Debian clients (rclone, s3cmd) and the dashboard test's headless browser (chromium, driven by
+# Playwright from the virtualenv: no `playwright install` download), installed when missing.
+APT_TOOLS := rclone s3cmd chromium
 CARGO     ?= cargo
 
 .PHONY: run test test-rust test-python bench bench-tools lint fmt venv venv-s3fs apt-tools build clean \
