@@ -471,9 +471,11 @@ function renderSea() {
       );
     }));
   }
+  const t = (state.overview?.tenants || []).find((x) => x.tenant_id === sea.tenant_id);
+  const total = t ? t.sea.objects : sea.files.length;
   $("#sea-footer").textContent = sea.truncated
-    ? `showing the ${fmtInt(sea.files.length)} soonest to expire of ${fmtInt(sea.total)} live objects`
-    : `${fmtInt(sea.total)} live object${sea.total === 1 ? "" : "s"}`;
+    ? `showing the ${fmtInt(sea.files.length)} soonest to expire of ${fmtInt(total)} live objects`
+    : `${fmtInt(sea.files.length)} live object${sea.files.length === 1 ? "" : "s"}`;
 }
 
 // Countdowns move with a running clock between refreshes.

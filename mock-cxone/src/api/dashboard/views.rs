@@ -54,32 +54,24 @@ pub struct SeaFolder {
     pub prefix: String,
     /// The mock instant the listing was read at (expiry countdowns count from it).
     pub now: String,
-    /// Live objects in the folder (all of them, not only this page).
-    pub total: i64,
-    /// Up to `limit` objects, soonest expiry first (ties by key).
+    /// Up to `limit` objects, soonest expiry first (ties in placement order).
     pub files: Vec<SeaFile>,
-    /// Whether more objects than `files` holds are live.
+    /// Whether more objects are live than `files` holds (the overview counts them all).
     pub truncated: bool,
 }
 
-/// The tenant's live SEA objects, soonest expiry first. Read along the partial expiry index,
-/// which holds only placed, not yet gone files; `total` counts along the `sea_key` index over the
-/// tenant's folder only (as the S3 front's empty-folder check does).
+/// The tenant's live SEA objects, soonest expiry first, at most `limit`. Read along the partial
+/// expiry index, which holds only placed, not yet gone files, in its own order (expiry, then
+/// rowid = `seq`): a page costs its rows, not a sort of the folder (100,000 files placed at one
+/// instant all tie on expiry). No count here: counting a large folder costs a row lookup per
+/// object, and the overview already gives it.
 pub fn sea_folder(c: &Connection, tenant_id: &str, now: Instant, limit: u32) -> StoreResult<SeaFolder> {
-    let prefix = format!("{tenant_id}/");
-    let end = format!("{prefix}{}", char::MAX);
-    let total: i64 = c.query_row(
-        "SELECT COUNT(*) FROM files WHERE +tenant_id=?1 AND sea_key >= ?2 AND sea_key < ?3
-         AND sea_gone_at IS NULL AND expires_at > ?4",
-        rusqlite::params![tenant_id, prefix, end, to_us(now)],
-        |r| r.get(0),
-    )?;
     let mut st = c.prepare_cached(
         "SELECT sea_key, name, media_type, sea_action, size, sha256, placed_at, expires_at FROM files
          WHERE sea_gone_at IS NULL AND expires_at IS NOT NULL AND expires_at > ?2 AND +tenant_id=?1
-         AND sea_key IS NOT NULL ORDER BY expires_at, sea_key LIMIT ?3",
+         AND sea_key IS NOT NULL ORDER BY expires_at, seq LIMIT ?3",
     )?;
-    let rows = st.query_map(rusqlite::params![tenant_id, to_us(now), limit], |r| {
+    let rows = st.query_map(rusqlite::params![tenant_id, to_us(now), i64::from(limit) + 1], |r| {
         Ok(SeaFile {
             key: r.get(0)?,
             name: r.get(1)?,
@@ -91,15 +83,16 @@ pub fn sea_folder(c: &Connection, tenant_id: &str, now: Instant, limit: u32) -> 
             expires_at: rfc3339(from_us(r.get(7)?)),
         })
     })?;
-    let files: Vec<SeaFile> = rows.collect::<Result<_, _>>()?;
+    let mut files: Vec<SeaFile> = rows.collect::<Result<_, _>>()?;
+    let truncated = files.len() > limit as usize;
+    files.truncate(limit as usize);
     Ok(SeaFolder {
         tenant_id: tenant_id.to_string(),
         bucket: SEA_BUCKET.to_string(),
-        prefix,
+        prefix: format!("{tenant_id}/"),
         now: rfc3339(now),
-        total,
-        truncated: total > files.len() as i64,
         files,
+        truncated,
     })
 }
 
