@@ -336,6 +336,7 @@ fn print_banner(app: &mock_cxone::app::App, data_dir: &std::path::Path) {
     let mut out = String::new();
     out.push_str(&format!("mock-cxone {} ready\n", env!("CARGO_PKG_VERSION")));
     out.push_str(&format!("  api: {}\n  s3: {}\n", app.urls.api, app.urls.s3));
+    out.push_str(&format!("  dashboard: {}/\n", app.urls.api));
     out.push_str(&format!("  data dir: {}\n  seed: {}\n", data_dir.display(), app.seed));
     out.push_str(&format!(
         "  clock: {} ({})\n",
