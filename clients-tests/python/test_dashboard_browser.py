@@ -289,6 +289,13 @@ def test_dashboard_end_to_end(mock: Mock, browser: Any) -> None:
     uri = links.first.get_attribute("data-uri")
     assert uri in ev["objects"] and uri.endswith(".json"), (uri, ev["objects"])
     bucket, key = uri.removeprefix("s3://").split("/", 1)
+    # The ledger keeps an opened detail across auto-refreshes (it re-renders only on news).
+    detail = fault_rows.first.locator("details")
+    detail.locator("summary").click()
+    expect(detail.locator("pre")).to_contain_text('"kind": "duplicate_manifest"')
+    refreshed = page.locator("#refresh-state").inner_text()
+    expect(page.locator("#refresh-state")).not_to_have_text(refreshed, timeout=TIMEOUT_MS)
+    expect(detail).to_have_attribute("open", "")
     shot(page, "4-fault-ledger")
 
     # The link opens the object: the bytes are the data lake's (read with boto3 and the

@@ -619,7 +619,11 @@ function findJob(id) {
 function renderJobDetails() {
   const box = $("#job-details");
   const j = state.selectedJob ? findJob(state.selectedJob) : null;
-  if (!j) { box.classList.add("hidden"); box.replaceChildren(); return; }
+  if (!j) { box.classList.add("hidden"); box.replaceChildren(); state.jobShown = null; return; }
+  // Unchanged since the last refresh: keep the panel (and any list the user expanded).
+  const key = JSON.stringify(j);
+  if (key === state.jobShown && !box.classList.contains("hidden")) return;
+  state.jobShown = key;
   const external = isExternalDownload(j.download_id);
   const dl = h("dl", {},
     h("dt", {}, "download"), h("dd", { class: "ids" }, j.download_id),
@@ -642,6 +646,7 @@ function renderJobDetails() {
 function resetLedger() {
   state.faults = [];
   state.faultSince = 0;
+  state.faultsRendered = false;
   state.selectedJob = null;
 }
 
@@ -655,13 +660,18 @@ async function loadFaults() {
     if (!more) break;
   }
   const rules = await apiJson("/_mock/faults");
+  const rulesKey = JSON.stringify(rules.faults || []);
+  // Re-rendered only when something changed, so an opened "detail" stays open.
+  if (!fresh.length && rulesKey === state.faultRulesKey && state.faultsRendered) return;
   state.faultRules = rules.faults || [];
+  state.faultRulesKey = rulesKey;
   if (fresh.length) {
     const firstLoad = state.faults.length === 0;
     fresh.forEach((e) => { e.fresh = !firstLoad; });
     state.faults = fresh.reverse().concat(state.faults).slice(0, MAX_FAULT_ROWS);
   }
   renderFaults();
+  state.faultsRendered = true;
 }
 
 function summary(detail) {
