@@ -328,9 +328,8 @@ Reading: object bytes are never stored (SEA and recordings are SQLite rows; GET 
 from the seed), so the data dir grows by about {r['data_bytes'] / n / 1024:.1f} KiB per object. {arena_text}
 SQLite's page cache is bounded (default `cache_size`, 2 MiB, one connection).
 
-The peak is transient, in the first daily run after the seeding: `storage::lifecycle::claim`
-collects every file a rule claims, `(id, name)` for all {n:,}, into one `Vec` and writes one
-`lifecycle.queued_for_sea` event per file from it, inside the run's single transaction: about
-{(r['after_requests']['VmHWM'] - r['seeded']['VmRSS']) * 1024 / n:.0f} bytes per claimed file above the seeded RSS until that run ends.
-Claiming in pages (`LIMIT` on the seq order) would bound it; the bench leaves server code alone.
+The peak is reached in the first daily run after the seeding, which claims all {n:,} files in one
+transaction: {(r['after_requests']['VmHWM'] - r['seeded']['VmRSS']) * 1024 / n:.0f} bytes per claimed file above the seeded RSS.
+`storage::lifecycle::claim` takes them in pages of 10,000 along `seq` (commit 356897a); before
+that it held every claimed `(id, name)` at once and the peak was 205.5 MiB (`docs/benchmarks-history.md`).
 """
