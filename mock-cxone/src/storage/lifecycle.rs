@@ -206,14 +206,18 @@ fn refuse(c: &Connection, at: Instant, tenant_id: &str, rules: &[Rule]) -> Store
              AND NOT EXISTS (SELECT 1 FROM sea_refusals r WHERE r.file_id=f.id AND r.rule_id=?2)",
             rule.predicate(at)
         );
-        let sql = ["rule_id IS NULL", "(rule_id, rule_action) < (?2, ?4)", "(rule_id, rule_action) > (?2, ?4)"]
-            .map(|claim| {
-                format!(
-                    "SELECT seq, id, name, tier, rule_id, rule_action, sea_action FROM files f \
+        let sql = [
+            "rule_id IS NULL",
+            "(rule_id, rule_action) < (?2, ?4)",
+            "(rule_id, rule_action) > (?2, ?4)",
+        ]
+        .map(|claim| {
+            format!(
+                "SELECT seq, id, name, tier, rule_id, rule_action, sea_action FROM files f \
                      INDEXED BY files_rule WHERE tenant_id=?1 AND {claim} AND {rest}"
-                )
-            })
-            .join(" UNION ALL ")
+            )
+        })
+        .join(" UNION ALL ")
             + " ORDER BY seq";
         let rows: Vec<Candidate> = c
             .prepare(&sql)?
