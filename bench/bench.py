@@ -271,20 +271,6 @@ def run_export_example(days, rounds):
     return " ".join(cmd), out.strip()
 
 
-def fs_type(path):
-    """The filesystem type `path` lives on (longest mount point of /proc/mounts that holds it)."""
-    path, best, kind = os.path.realpath(path), "", "?"
-    try:
-        with open("/proc/mounts") as f:
-            for line in f:
-                _, mnt, typ = line.split()[:3]
-                if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
-                    best, kind = mnt, typ
-    except OSError:
-        pass
-    return kind
-
-
 def exports_text(days, runs, example_cmd, example_out):
     """`runs`: [(label, result of bench_exports)], the first one on the default temp dir."""
     mib = lambda kb: f"{kb / 1024:.1f} MiB"
@@ -405,7 +391,7 @@ def main():
     ap.add_argument("--json", default=None, help="machine-readable results (default target/bench.json, "
                     "target/bench-partial.json with --only)")
     ap.add_argument("--tmpfs", default="/dev/shm",
-                    help="a tmpfs dir for a second run of the Data Download benchmark ('' to skip)")
+                    help="a tmpfs dir for second runs of the Data Download benchmark and the S3 PUTs ('' to skip)")
     load.add_args(ap)
     a = ap.parse_args()
     only = [x.strip() for x in a.only.split(",") if x.strip()]
@@ -430,16 +416,16 @@ def main():
 Target: under 50 ms (moto's server takes about 1 s on these machines, per S3S-NOTES.md).
 """
     if "s3" in run:
-        s3 = s3bench.run(BIN, a.s3_seconds, a.s3_repeat, a.runs, 10_000)
+        s3 = s3bench.run(BIN, a.s3_seconds, a.s3_repeat, a.runs, 10_000, a.tmpfs)
         machine["s3"] = s3
     # The Data Download runs come before the sections that remove big data dirs: ext4 skips
     # inodes freed in the last minutes when it allocates new ones, so creating files right after
     # a big `rm -r` is slower than usual.
     if "exports" in run:
         tmp = tempfile.gettempdir()
-        runs = [(f"`{tmp}` ({fs_type(tmp)})", bench_exports(a.days))]
+        runs = [(f"`{tmp}` ({s3bench.fs_note(tmp)})", bench_exports(a.days))]
         if a.tmpfs and os.path.isdir(a.tmpfs):
-            runs.append((f"`{a.tmpfs}` ({fs_type(a.tmpfs)})", bench_exports(a.days, a.tmpfs)))
+            runs.append((f"`{a.tmpfs}` ({s3bench.fs_note(a.tmpfs)})", bench_exports(a.days, a.tmpfs)))
         example_cmd, example_out = run_export_example(a.days, a.example_rounds)
         machine["exports"] = [{"dir": label, "total_s": sum(e["steps"]), "cpu_s": sum(e["cpu"]),
                                "hwm_kb": e["hwm"]} for label, e in runs]

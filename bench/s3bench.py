@@ -106,11 +106,12 @@ def first_s3_answer(cmd: list[str], url: str, env=None, cwd=None, timeout=30.0):
 # ---- starting each server -----------------------------------------------------------------------
 
 
-def start_mock(bin_path: str) -> tuple[Server, float, float]:
-    """mock-cxone with a fresh data dir; its data-lake credentials through REST (CONTRACT §4).
-    Returns the server, seconds to the first S3 answer, and seconds to the first 200 ListObjectsV2
-    with fresh credentials (exec → banner → token → credentials → CreateBucket → list)."""
-    d = tempfile.mkdtemp(prefix="s3bench-mock-")
+def start_mock(bin_path: str, base: str | None = None) -> tuple[Server, float, float]:
+    """mock-cxone with a fresh data dir (under `base`, default the temp dir); its data-lake
+    credentials through REST (CONTRACT §4). Returns the server, seconds to the first S3 answer, and
+    seconds to the first 200 ListObjectsV2 with fresh credentials (exec → banner → token →
+    credentials → CreateBucket → list)."""
+    d = tempfile.mkdtemp(prefix="s3bench-mock-", dir=base)
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     url = presigned_list(endpoint, ANCHOR_KEY, ANCHOR_SECRET)
@@ -144,8 +145,8 @@ def start_mock(bin_path: str) -> tuple[Server, float, float]:
     return srv, answer_s, ok_s
 
 
-def start_s3sfs() -> tuple[Server, float]:
-    root = tempfile.mkdtemp(prefix="s3bench-s3sfs-")
+def start_s3sfs(base: str | None = None) -> tuple[Server, float]:
+    root = tempfile.mkdtemp(prefix="s3bench-s3sfs-", dir=base)
     os.makedirs(os.path.join(root, BUCKET))
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
@@ -297,6 +298,59 @@ def get_only(srv: Server, seconds: float, repeat: int) -> dict:
     return res
 
 
+def puts_1kib(srv: Server, seconds: float, repeat: int) -> dict:
+    res = {}
+    for c in (1, 16):
+        puts = [load(srv, "put", 1024, c, seconds, prefix=f"t1KiBc{c}r{i}/") for i in range(repeat)]
+        res[f"put_1KiB_c{c}"] = {k: median_of(puts, k) for k in ("req_per_s", "mb_per_s", "p50_ms", "p99_ms")}
+    return res
+
+
+def puts_on(base: str, mock_bin: str, seconds: float, repeat: int) -> dict:
+    """PUT 1 KiB on mock-cxone and s3s-fs with their data under `base` (a tmpfs): the servers' own
+    cost, without the filesystem's. See `fs_note` for why the temp dir's figure can be far lower."""
+    out = {}
+    for start in (lambda: start_mock(mock_bin, base), lambda: start_s3sfs(base)):
+        srv = start()[0]
+        try:
+            out[srv.name] = puts_1kib(srv, seconds, repeat)
+        finally:
+            srv.stop()
+            shutil.rmtree(srv.root, ignore_errors=True)
+    return out
+
+
+def fs_type(path: str) -> tuple[str, str]:
+    """The filesystem type and device `path` lives on (the longest mount point that holds it)."""
+    path, best, kind, dev = os.path.realpath(path), "", "?", ""
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                device, mnt, typ = line.split()[:3]
+                if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                    best, kind, dev = mnt, typ, device
+    except OSError:
+        pass
+    return kind, dev
+
+
+def fs_note(path: str) -> str:
+    """`ext4 without a journal` when that is so: such an ext4 checks each free inode it is about to
+    allocate for having been freed in the last 1-6 minutes (`recently_deleted`), and skips it, so
+    after a big `rm -r` every file created costs a scan — PUT 1 KiB x16 fell from ~8,000 to ~1,500/s
+    on a fresh loop-mounted ext4 after 200,000 files were deleted in it, while a journaled one kept
+    ~11,000/s (docs/benchmarks-history.md)."""
+    kind, dev = fs_type(path)
+    if kind != "ext4":
+        return kind
+    name = os.path.basename(dev)
+    try:
+        journaled = any(j.startswith(name + "-") for j in os.listdir("/proc/fs/jbd2"))
+    except OSError:
+        journaled = False
+    return "ext4" if journaled else "ext4 without a journal"
+
+
 def listing(srv: Server, keys: int, seconds: float) -> dict:
     """ListObjectsV2 of a `keys`-object prefix, 1,000 per page, whole listings per second."""
     t0 = time.perf_counter()
@@ -319,9 +373,12 @@ def ready_times(start_fn, runs: int) -> list[float]:
     return out
 
 
-def run(mock_bin: str, seconds: float, repeat: int, ready_runs: int, list_keys: int) -> dict:
+def run(mock_bin: str, seconds: float, repeat: int, ready_runs: int, list_keys: int,
+        tmpfs: str = "/dev/shm") -> dict:
     """Everything, in one process tree. Returns the machine-readable results."""
-    results: dict = {"seconds_per_run": seconds, "repeat": repeat, "servers": {}}
+    tmp = tempfile.gettempdir()
+    results: dict = {"seconds_per_run": seconds, "repeat": repeat, "servers": {},
+                     "data_dir_fs": f"{tmp} ({fs_note(tmp)})"}
     # Ready-to-serve first, on an idle machine.
     mock_ready = [start_mock(mock_bin) for _ in range(ready_runs)]
     for srv, _, _ in mock_ready:
@@ -351,6 +408,9 @@ def run(mock_bin: str, seconds: float, repeat: int, ready_runs: int, list_keys: 
         nginx = start_nginx(s3sfs.root)
         servers.append(nginx)
         results["servers"][nginx.name] = get_only(nginx, seconds, repeat)
+        if tmpfs and os.path.isdir(tmpfs):
+            results["tmpfs"] = {"dir": f"{tmpfs} ({fs_note(tmpfs)})",
+                                "servers": puts_on(tmpfs, mock_bin, seconds, repeat)}
     finally:
         for srv in servers:
             srv.stop()
@@ -360,6 +420,32 @@ def run(mock_bin: str, seconds: float, repeat: int, ready_runs: int, list_keys: 
             if srv.name == "mock-cxone":
                 shutil.rmtree(srv.root, ignore_errors=True)
     return results
+
+
+def tmpfs_text(r: dict) -> str:
+    """The PUT rows again with the data on tmpfs, and why they can differ from the table's."""
+    t = r.get("tmpfs")
+    if not t or "mock-cxone" not in t["servers"]:
+        return ""
+    s = t["servers"]
+    names = list(s)
+    rows = []
+    for k, label in [("put_1KiB_c1", "PUT 1 KiB, 1 client"), ("put_1KiB_c16", "PUT 1 KiB, 16 clients")]:
+        m = s["mock-cxone"][k]["req_per_s"]
+        cells = [f"{s[n][k]['req_per_s']:,.0f}" + (f" ({m / s[n][k]['req_per_s']:.2f}x)" if n != "mock-cxone" else "")
+                 for n in names]
+        rows.append(f"| {label} (req/s) | " + " | ".join(cells) + " |")
+    return f"""
+The same PUTs with each server's data in {t['dir']} (the table above: {r.get('data_dir_fs', '?')}).
+A PUT creates two files (the object and its sidecar), so its rate is bound by how fast the
+filesystem creates inodes. On ext4 without a journal, as on these machines, that is slow for
+minutes after any big delete (the kernel skips recently freed inodes one by one), which is what
+the temp-dir rows can show; tmpfs shows the servers' own cost.
+
+| load | {' | '.join(names)} |
+|---|{'---|' * len(names)}
+{chr(10).join(rows)}
+"""
 
 
 def markdown(r: dict, command: str) -> str:
@@ -416,7 +502,11 @@ def markdown(r: dict, command: str) -> str:
                        f"{mock[gen + 'get_1MiB_c16']['mb_per_s'] / ng[gen + 'get_1MiB_c16']['mb_per_s']:.3f}x")
     targets.append(f"- 1 KiB GET >= 25x s3s-fs: {g1 / s['s3s-fs 0.14.1']['get_1KiB_c16']['req_per_s']:.2f}x")
     targets.append(f"- 1 KiB GET >= 100x moto: {g1 / s['moto server']['get_1KiB_c16']['req_per_s']:.2f}x")
-    targets.append(f"- 1 KiB PUT >= 5,000/s: {mock['put_1KiB_c16']['req_per_s']:,.0f}/s")
+    put = f"- 1 KiB PUT >= 5,000/s: {mock['put_1KiB_c16']['req_per_s']:,.0f}/s in {r.get('data_dir_fs', 'the temp dir')}"
+    tm = r.get("tmpfs", {}).get("servers", {})
+    if "mock-cxone" in tm:
+        put += f", {tm['mock-cxone']['put_1KiB_c16']['req_per_s']:,.0f}/s in {r['tmpfs']['dir']}"
+    targets.append(put)
     targets.append(f"- ready < 50 ms: {r['ready_ms']['mock-cxone']:.1f} ms")
     return f"""## S3 side by side: mock-cxone vs s3s-fs, moto and nginx
 
@@ -433,6 +523,7 @@ credentials. In parentheses: mock-cxone's figure divided by that server's.
 {lists}
 {rss}
 
+{tmpfs_text(r)}
 Ready to serve (exec → first S3 answer to a presigned ListObjectsV2; median):
 
 | server | ready |
