@@ -58,6 +58,7 @@ use super::lake_list;
 use super::lake_owner::{self, internal, require_owner, Claim};
 use super::lake_read;
 use super::lake_tags::{self, Tags};
+use super::lake_upload::{self, Completed};
 use super::lake_write;
 use crate::app::App;
 use crate::auth::tenants;
@@ -1355,6 +1356,7 @@ impl LakeBuckets {
         let kms = self.kms_key(caller.tenant_id())?;
         let tags = lake_tags::from_header(req.input.tagging.as_ref())?;
         let algorithm = req.input.checksum_algorithm.clone();
+        let checksum_type = req.input.checksum_type.clone();
         req.credentials = Self::tenant_credentials(caller);
         let mut resp = self.fs.create_multipart_upload(req).await?;
         if let Some(id) = resp.output.upload_id.as_deref() {
@@ -1362,8 +1364,12 @@ impl LakeBuckets {
             lake_tags::save_upload_tags(&self.layout, id, &tags)
                 .await
                 .map_err(io500)?;
+            lake_upload::declare(&self.layout, id, checksum_type.as_ref())
+                .await
+                .map_err(io500)?;
         }
         resp.output.checksum_algorithm = algorithm;
+        resp.output.checksum_type = checksum_type;
         resp.output.server_side_encryption = Self::aws_kms();
         resp.output.ssekms_key_id = Some(kms);
         Ok(resp)
@@ -1480,6 +1486,9 @@ impl LakeBuckets {
         let bucket = req.input.bucket.clone();
         let key = req.input.key.clone();
         self.own(caller, &bucket)?;
+        if let Some(again) = self.completed_again(caller, &req.input).await? {
+            return Ok(S3Response::new(again));
+        }
         self.own_upload(caller, &req.input.upload_id)?;
         check_key(&key).map_err(|e| e.to_s3(&key))?;
         let kms = self.kms_key(caller.tenant_id())?;
@@ -1553,15 +1562,22 @@ impl LakeBuckets {
             checksum_crc64nvme: input.checksum_crc64nvme.clone(),
             ..Default::default()
         };
+        let declared = lake_upload::declared(&self.layout, &upload_id).await;
         let full_object = input
             .checksum_type
             .as_ref()
-            .is_some_and(|t| t.as_str() == ChecksumType::FULL_OBJECT);
+            .map(|t| t.as_str())
+            .or(declared.as_deref())
+            .is_some_and(|t| t == ChecksumType::FULL_OBJECT);
         let object_sum = lake_fs::multipart_checksum(&given_sums, full_object, &whole).await?;
 
         let _locks = LockSet::new(&self.layout).write(&bucket, &key).acquire().await;
         self.own_locked(caller, &bucket)?;
         prepare_write(&self.layout, &bucket, &key)?;
+        // `If-Match` / `If-None-Match: *` on Complete guard the object it would replace.
+        let input = &req.input;
+        let (if_match, if_none_match) = (input.if_match.as_ref(), input.if_none_match.as_ref());
+        lake_write::check_conditions(&self.layout, &bucket, &key, if_match, if_none_match).await?;
         req.credentials = Self::tenant_credentials(caller);
         let resp = self.fs.complete_multipart_upload(req).await?;
         let mut out = match resp.output.future {
@@ -1599,9 +1615,49 @@ impl LakeBuckets {
         out.location = Some(format!("{}/{bucket}/{key}", self.app.urls.s3.trim_end_matches('/')));
         out.bucket = Some(bucket);
         out.key = Some(key);
+        lake_upload::forget(&self.layout, &upload_id).await;
+        let done = Completed::of(caller.tenant_id(), &out);
+        if let Err(e) = lake_upload::remember(&self.layout, &upload_id, &done).await {
+            // The object is complete; only a resent Complete would miss the record.
+            tracing::error!("data lake: recording completed upload {upload_id}: {e}");
+        }
         out.server_side_encryption = Self::aws_kms();
         out.ssekms_key_id = Some(kms);
         Ok(S3Response::new(out))
+    }
+
+    /// A resent CompleteMultipartUpload of an upload this tenant completed, whose object is still
+    /// the one it made: S3's 200 with the same answer. `None` for any other upload id.
+    async fn completed_again(
+        &self,
+        caller: &Caller,
+        input: &CompleteMultipartUploadInput,
+    ) -> S3Result<Option<CompleteMultipartUploadOutput>> {
+        if self.layout.upload_exists(&input.upload_id) {
+            return Ok(None);
+        }
+        let Some(done) = lake_upload::recall(&self.layout, &input.upload_id).await else {
+            return Ok(None);
+        };
+        let (bucket, key) = (&input.bucket, &input.key);
+        if done.tenant != caller.tenant_id() || done.bucket != *bucket || done.key != *key {
+            return Ok(None);
+        }
+        let _locks = LockSet::new(&self.layout).read(bucket, key).acquire().await;
+        if !self.layout.object_path(bucket, key).is_file() {
+            return Ok(None);
+        }
+        let info = lake_fs::load_info(&self.layout, bucket, key).await.map_err(io500)?;
+        let etag = lake_fs::etag_of(&self.layout, bucket, key, info.as_ref())
+            .await
+            .map_err(io500)?;
+        if etag != done.e_tag {
+            return Ok(None);
+        }
+        let mut out = done.output();
+        out.server_side_encryption = Self::aws_kms();
+        out.ssekms_key_id = Some(self.kms_key(caller.tenant_id())?);
+        Ok(Some(out))
     }
 
     /// AbortMultipartUpload.
@@ -1616,6 +1672,7 @@ impl LakeBuckets {
         req.credentials = Self::tenant_credentials(caller);
         let resp = self.fs.abort_multipart_upload(req).await?;
         let _ = lake_tags::take_upload_tags(&self.layout, &upload_id).await;
+        lake_upload::forget(&self.layout, &upload_id).await;
         Ok(resp)
     }
 }

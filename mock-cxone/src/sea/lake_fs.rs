@@ -611,9 +611,10 @@ fn get<'c>(c: &'c dto::Checksum, alg: &str) -> Option<&'c String> {
 }
 
 /// The checksum S3 reports for a completed multipart upload whose parts all carry an `alg`
-/// checksum in the CompleteMultipartUpload body (`parts`: each part's file and those values),
-/// checked against the stored parts: `FULL_OBJECT` (the checksum of the whole object) for
-/// CRC64NVME, or CRC32/CRC32C when the request asks for it (`x-amz-checksum-type`); otherwise
+/// checksum in the CompleteMultipartUpload body (`parts`: each part's file and those values), or
+/// whose request claims an `alg` value for the object, checked against the stored parts:
+/// `FULL_OBJECT` (the checksum of the whole object) for CRC64NVME, or CRC32/CRC32C when the upload
+/// asks for it (`x-amz-checksum-type` on Create or Complete: `full_object`); otherwise
 /// `COMPOSITE` (the checksum of the concatenated binary part checksums, then `-<part count>`),
 /// S3's defaults. A whole-object value the request carries (`whole`) must match (`BadDigest`).
 /// `None` when the parts carry no checksum; `InvalidPart` when a part's value does not match it.
@@ -622,9 +623,13 @@ pub(crate) async fn multipart_checksum(
     full_object: bool,
     whole: &dto::Checksum,
 ) -> S3Result<Option<(dto::Checksum, dto::ChecksumType)>> {
+    // The algorithm every listed part names, else the one the whole object's claim uses (a
+    // client may list parts without their checksums and still claim one for the object: it is
+    // checked against the parts' bytes all the same).
     let Some(alg) = ALGORITHMS
         .into_iter()
         .find(|a| !parts.is_empty() && parts.iter().all(|(_, c)| get(c, a).is_some()))
+        .or_else(|| ALGORITHMS.into_iter().find(|a| get(whole, a).is_some()))
     else {
         return Ok(None);
     };
@@ -656,7 +661,7 @@ pub(crate) async fn multipart_checksum(
             full.update(&buf[..n]);
         }
         let value = get(&part.finalize(), alg).cloned().unwrap_or_default();
-        if get(given, alg) != Some(&value) {
+        if get(given, alg).is_some_and(|g| *g != value) {
             return Err(s3_error!(
                 InvalidPart,
                 "The {alg} checksum given for part {} does not match the part.",
@@ -677,7 +682,9 @@ pub(crate) async fn multipart_checksum(
         )
     };
     if let (Some(claimed), Some(v)) = (get(whole, alg), value.as_ref()) {
-        if claimed != v {
+        // A composite claim may come with its `-<parts>` suffix (as S3 returns it) or without.
+        let bare = |x: &str| x.split('-').next().map(str::to_owned);
+        if claimed != v && bare(claimed) != bare(v) {
             return Err(s3_error!(
                 BadDigest,
                 "The {alg} you specified for the object did not match what we computed."

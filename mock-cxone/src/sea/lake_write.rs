@@ -57,7 +57,8 @@ pub(crate) fn attributes_of(input: &mut PutObjectInput) -> Attributes {
     a
 }
 
-/// `If-None-Match: *` (create only) and `If-Match: <etag>` (replace only that version), checked
+/// `If-None-Match: *` (create only) or `<etag>` (not over that version), and `If-Match: <etag>`
+/// (replace only that version), checked
 /// under the key's write lock, so two writers racing for one key cannot both win (delta-rs relies
 /// on this for its commit log).
 pub(crate) async fn check_conditions(
@@ -68,29 +69,39 @@ pub(crate) async fn check_conditions(
     if_none_match: Option<&IfNoneMatch>,
 ) -> S3Result<()> {
     let exists = layout.object_path(bucket, key).is_file();
-    if if_none_match.is_some_and(ETagCondition::is_any) && exists {
-        return Err(s3_error!(
+    let failed = || {
+        s3_error!(
             PreconditionFailed,
             "At least one of the pre-conditions you specified did not hold"
-        ));
+        )
+    };
+    if let Some(cond) = if_none_match.filter(|_| exists) {
+        let hit = match cond {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => current_etag(layout, bucket, key).await?.strong_cmp(e),
+        };
+        if hit {
+            return Err(failed());
+        }
     }
     let Some(cond) = if_match else { return Ok(()) };
     if !exists {
         return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
     }
     if let ETagCondition::ETag(expected) = cond {
-        let info = lake_fs::load_info_now(layout, bucket, key).map_err(io500)?;
-        let etag = lake_fs::etag_of(layout, bucket, key, info.as_ref())
-            .await
-            .map_err(io500)?;
-        if !ETag::Strong(etag).strong_cmp(expected) {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
+        if !current_etag(layout, bucket, key).await?.strong_cmp(expected) {
+            return Err(failed());
         }
     }
     Ok(())
+}
+
+async fn current_etag(layout: &Layout, bucket: &str, key: &str) -> S3Result<ETag> {
+    let info = lake_fs::load_info_now(layout, bucket, key).map_err(io500)?;
+    let etag = lake_fs::etag_of(layout, bucket, key, info.as_ref())
+        .await
+        .map_err(io500)?;
+    Ok(ETag::Strong(etag))
 }
 
 /// Sets the checksum entries of an internal-info sidecar to `sums` (none kept from before).
