@@ -50,6 +50,8 @@ pub struct App {
     pub bucket_owners: EpochCache<Option<String>>,
     /// Tenants' current KMS key ids, likewise (a rotation updates the tenant row).
     pub tenant_kms: EpochCache<Option<String>>,
+    /// Request counters and durations for `GET /metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 const CLOCK_KEY: &str = "clock";
@@ -89,6 +91,7 @@ impl App {
             s3_callers: Default::default(),
             bucket_owners: Default::default(),
             tenant_kms: Default::default(),
+            metrics: Default::default(),
         };
         app.persist_clock()?;
         app.ensure_demo_tenant()?;

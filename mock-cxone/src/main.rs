@@ -96,16 +96,55 @@ struct ServeArgs {
     /// Host name to put in URLs instead of the bind address (e.g. localhost for TLS).
     #[arg(long, env = "MOCK_CXONE_PUBLIC_HOST")]
     public_host: Option<String>,
+    /// Log lines on stderr: `text`, or `json` (one JSON object per line). Which lines:
+    /// MOCK_CXONE_LOG, else RUST_LOG (default `info`: one line per request, target
+    /// `mock_cxone::request`; docs/observability.md).
+    #[arg(long, env = "MOCK_CXONE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
-fn init_logging() {
-    // s3s logs every 4xx at ERROR; those are the clients' business, not ours.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MOCK_CXONE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=off,s3s_fs=warn"));
-    tracing_subscriber::fmt()
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line, its fields at the top level.
+    Json,
+}
+
+/// Lines logged when neither MOCK_CXONE_LOG nor RUST_LOG says: s3s logs every 4xx at ERROR,
+/// which are the clients' business (each request's own line shows its status).
+const DEFAULT_LOG: &str = "info,s3s=off,s3s_fs=warn";
+
+fn init_logging(format: LogFormat) {
+    let filter = ["MOCK_CXONE_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| {
+            let value = std::env::var(var).ok()?;
+            match tracing_subscriber::EnvFilter::try_new(&value) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    eprintln!("mock-cxone: ignoring {var}={value:?}: {e}");
+                    None
+                }
+            }
+        })
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
+    // Colours only on a terminal: a log file or CI console gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Text => fmt.init(),
+        LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 fn main() -> ExitCode {
@@ -210,7 +249,7 @@ fn scenario_run(path: &Path, out: PathBuf, seed: u64, force: bool, quiet: bool) 
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    init_logging();
+    init_logging(args.log_format);
     let scenario = match &args.scenario {
         None => None,
         Some(path) => match read_scenario(path) {

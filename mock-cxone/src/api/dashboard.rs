@@ -17,7 +17,6 @@
 
 pub mod views;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -33,7 +32,7 @@ use super::blocking;
 use crate::app::App;
 use crate::auth::tenants;
 use crate::error::{ApiError, ApiResult};
-use crate::storage::daily_cap::{self, CAP_PER_DAY};
+use crate::stats::{self, TenantOverview};
 use crate::store::time::{parse_rfc3339, rfc3339, Instant};
 use views::ObjectError;
 
@@ -104,40 +103,6 @@ async fn style_css() -> Response {
 
 // ---- Overview -------------------------------------------------------------------------------
 
-/// A tenant's SEA folder in numbers.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SeaSummary {
-    /// Live objects (placed, not expired or deleted).
-    pub objects: i64,
-    /// Their bytes.
-    pub bytes: i64,
-    /// Files waiting for a later day because of the daily cap (S7).
-    pub backlog: i64,
-    /// Files per tenant per UTC day that may enter SEA.
-    pub cap_per_day: i64,
-    /// Files placed on the mock's current UTC day.
-    pub placed_today: i64,
-}
-
-/// One tenant in the overview.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TenantOverview {
-    /// `t-<slug>`, also the SEA folder name.
-    pub tenant_id: String,
-    /// Display name.
-    pub name: String,
-    /// Faster SEA licence (S10).
-    pub faster_sea: bool,
-    /// Creation instant.
-    pub created_at: String,
-    /// SEA in numbers.
-    pub sea: SeaSummary,
-    /// Jobs by status, then by category.
-    pub jobs: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Fault firings by fault kind.
-    pub faults_fired: BTreeMap<String, u64>,
-}
-
 /// `GET /_mock/dashboard/overview`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Overview {
@@ -157,67 +122,13 @@ pub struct Overview {
     pub downloads: Vec<views::DownloadSummary>,
 }
 
-fn tenant_overview(
-    c: &rusqlite::Connection,
-    t: tenants::Tenant,
-    now: Instant,
-) -> crate::store::StoreResult<TenantOverview> {
-    let prefix = format!("{}/", t.tenant_id);
-    let end = format!("{prefix}{}", char::MAX);
-    let (objects, bytes): (i64, i64) = c.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(size),0) FROM files WHERE +tenant_id=?1 AND sea_key >= ?2 AND sea_key < ?3
-         AND sea_gone_at IS NULL AND expires_at > ?4",
-        rusqlite::params![t.tenant_id, prefix, end, crate::store::time::to_us(now)],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let mut jobs: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut st = c.prepare_cached("SELECT status, category, COUNT(*) FROM jobs WHERE tenant_id=?1 GROUP BY 1, 2")?;
-    for row in st.query_map([&t.tenant_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-    })? {
-        let (s, cat, n) = row?;
-        jobs.entry(s).or_default().insert(cat, n as u64);
-    }
-    let mut faults_fired = BTreeMap::new();
-    let mut st = c.prepare_cached(
-        "SELECT json_extract(detail, '$.kind'), COUNT(*) FROM events WHERE kind='fault' AND tenant_id=?1 GROUP BY 1",
-    )?;
-    for row in st.query_map([&t.tenant_id], |r| {
-        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
-    })? {
-        let (k, n) = row?;
-        faults_fired.insert(k.unwrap_or_else(|| "unknown".into()), n as u64);
-    }
-    Ok(TenantOverview {
-        sea: SeaSummary {
-            objects,
-            bytes,
-            backlog: daily_cap::backlog(c, &t.tenant_id)?,
-            cap_per_day: CAP_PER_DAY,
-            placed_today: daily_cap::placed_on_day(c, &t.tenant_id, now)?,
-        },
-        jobs,
-        faults_fired,
-        tenant_id: t.tenant_id,
-        name: t.name,
-        faster_sea: t.faster_sea,
-        created_at: t.created_at,
-    })
-}
-
 #[utoipa::path(get, path = "/_mock/dashboard/overview", tag = "control",
     responses((status = 200, description = "Clock, tenants with SEA numbers, jobs and faults fired, downloads", body = Overview)))]
 async fn overview_get(State(app): State<Arc<App>>) -> ApiResult<Json<Overview>> {
     let a = app.clone();
     let overview = blocking(move || {
         let now = a.now();
-        let (tenants, downloads) = a.store.with(|c| {
-            let mut out = Vec::new();
-            for t in tenants::list(c)? {
-                out.push(tenant_overview(c, t, now)?);
-            }
-            Ok((out, views::downloads(c)?))
-        })?;
+        let (tenants, downloads) = a.store.with(|c| Ok((stats::tenants(c, now)?, views::downloads(c)?)))?;
         Ok(Overview {
             now: rfc3339(now),
             mode: a.clock.mode().as_str().to_string(),

@@ -9,6 +9,7 @@ pub mod extraction;
 pub mod faults;
 pub mod json;
 pub mod maintenance;
+pub mod metrics;
 pub mod openapi;
 pub mod scenarios;
 pub mod storage;
@@ -39,11 +40,14 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(extraction::router())
         .merge(openapi::router())
         .merge(dashboard::page_router())
+        .merge(metrics::router())
         .merge(control)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), maintenance::gate))
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT_BYTES))
+        // Outermost: every answer is counted and logged, the gates' refusals included.
+        .layer(middleware::from_fn_with_state(app.clone(), crate::observe::rest))
         .with_state(app)
 }
 

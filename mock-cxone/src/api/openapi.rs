@@ -28,7 +28,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, Ref, RefOr, Response as OaResponse, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{auth, control, dashboard, downloads, extraction, faults, scenarios, storage, truth};
+use super::{auth, control, dashboard, downloads, extraction, faults, metrics, scenarios, storage, truth};
 use crate::app::App;
 
 /// Routes of the document and of its page (no authentication: nothing secret is in them).
@@ -105,6 +105,7 @@ ground truth, events, reset). The S3 endpoint is another listener and is not des
         truth::truth_get,
         dashboard::index_html, dashboard::app_js, dashboard::style_css, dashboard::overview_get,
         dashboard::sea_get, dashboard::jobs_get, dashboard::object_get,
+        metrics::metrics_get,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Common),
@@ -114,7 +115,7 @@ ground truth, events, reset). The S3 endpoint is another listener and is not des
         (name = "data-downloads", description = "Data Download configurations, jobs and manual exports (CONTRACT §4)"),
         (name = "data-extraction", description = "CXone Data Extraction jobs and their presigned CSV results (CONTRACT §4)"),
         (name = "control", description = "The mock's control API (CONTRACT §5): needs the admin token when one is configured"),
-        (name = "meta", description = "This document, its interactive page, and the dashboard page with its assets"),
+        (name = "meta", description = "This document, its interactive page, the dashboard page with its assets, and the Prometheus metrics"),
     )
 )]
 pub struct ApiDoc;
@@ -611,13 +612,14 @@ mod tests {
 
     /// The REST routers' source: every route call in them (path, then the method routers) is
     /// read by `routes_in`, so a route added without a `#[utoipa::path]` listed in [`ApiDoc`] fails `every_route_is_in_the_spec`.
-    const ROUTER_SOURCES: [(&str, &str); 11] = [
+    const ROUTER_SOURCES: [(&str, &str); 12] = [
         ("auth.rs", include_str!("auth.rs")),
         ("control.rs", include_str!("control.rs")),
         ("dashboard.rs", include_str!("dashboard.rs")),
         ("downloads.rs", include_str!("downloads.rs")),
         ("extraction.rs", include_str!("extraction.rs")),
         ("faults.rs", include_str!("faults.rs")),
+        ("metrics.rs", include_str!("metrics.rs")),
         ("scenarios.rs", include_str!("scenarios.rs")),
         ("storage.rs", include_str!("storage.rs")),
         ("truth.rs", include_str!("truth.rs")),

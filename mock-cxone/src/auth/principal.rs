@@ -52,6 +52,9 @@ impl FromRequestParts<Arc<App>> for Principal {
             .store
             .with(|c| tokens::lookup(c, token, "access", now))?
             .ok_or_else(|| ApiError::Unauthorized("the bearer token is invalid or has expired".into()))?;
+        if let Some(note) = parts.extensions.get::<crate::observe::RequestNote>() {
+            note.set_tenant(&grant.tenant_id);
+        }
         Ok(Principal(grant))
     }
 }

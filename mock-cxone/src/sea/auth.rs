@@ -99,3 +99,35 @@ impl S3Auth for StoreAuth {
         }
     }
 }
+
+/// The access check s3s runs on every request once its signature is checked: s3s's own rule (a
+/// signature is required), and, for the request's log line and metrics
+/// ([`crate::observe::RequestNote`]), the operation's name and the caller's tenant.
+#[derive(Debug)]
+pub struct NoteAccess {
+    app: Arc<App>,
+}
+
+impl NoteAccess {
+    /// The check for `app`'s S3 listener.
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app }
+    }
+}
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for NoteAccess {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        let note = cx.extensions_mut().get::<crate::observe::RequestNote>().cloned();
+        if let Some(note) = &note {
+            note.set_operation(cx.s3_op().name());
+        }
+        let Some(creds) = cx.credentials() else {
+            return Err(s3_error!(AccessDenied, "Signature is required"));
+        };
+        if let (Some(note), Ok(Some((caller, _)))) = (&note, cached_lookup(&self.app, &creds.access_key)) {
+            note.set_tenant(caller.tenant_id());
+        }
+        Ok(())
+    }
+}

@@ -27,13 +27,18 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use crate::app::App;
 
 /// Builds the S3 service for the S3 listener.
-pub fn service(
-    app: Arc<App>,
-) -> std::io::Result<expect_continue::CloseAfterBodilessExpect<request_id::RequestIds<S3Service>>> {
+pub fn service(app: Arc<App>) -> std::io::Result<Service> {
     let fs = s3s_fs::FileSystem::new(app.store.s3_root()).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
     let mut builder = S3ServiceBuilder::new(front::S3Front::new(app.clone(), fs));
-    builder.set_auth(auth::StoreAuth::new(app));
-    Ok(expect_continue::CloseAfterBodilessExpect::new(
-        request_id::RequestIds::new(builder.build()),
+    builder.set_auth(auth::StoreAuth::new(app.clone()));
+    builder.set_access(auth::NoteAccess::new(app.clone()));
+    Ok(crate::observe::ObserveS3::new(
+        app,
+        expect_continue::CloseAfterBodilessExpect::new(request_id::RequestIds::new(builder.build())),
     ))
 }
+
+/// The S3 listener's service: counted and logged ([`crate::observe`]), `Expect: 100-continue`
+/// without a body handled, request ids added, over s3s.
+pub type Service =
+    crate::observe::ObserveS3<expect_continue::CloseAfterBodilessExpect<request_id::RequestIds<S3Service>>>;
