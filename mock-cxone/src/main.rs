@@ -13,7 +13,14 @@ use mock_cxone::{ClockSpec, Config};
 #[command(
     name = "mock-cxone",
     version,
-    about = "A local stand-in for NICE CXone's SEA S3 endpoint and Data Download API"
+    about = "A local stand-in for NICE CXone's SEA S3 endpoint and Data Download API",
+    after_help = "Examples:
+  mock-cxone serve                                   REST on :8080, S3 on :9000, a demo tenant
+  mock-cxone serve --scenario scenarios/bad-day.toml a scenario's tenants, downloads and faults
+  mock-cxone scenario check scenarios/*.toml         validate scenario files
+  mock-cxone scenario run scenarios/happy-hourly.toml --out out/happy
+
+Each command has its own --help. Docs: README.md, docs/ci.md (CI recipes), docs/observability.md."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -22,7 +29,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the REST and S3 listeners.
+    /// Start the REST and S3 listeners (prints the endpoints and demo credentials, then serves
+    /// until Ctrl-C or SIGTERM).
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve(Box<ServeArgs>),
     /// Check or run a scenario file (docs/scenario-format.md).
     #[command(subcommand)]
@@ -34,6 +43,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ScenarioCommand {
     /// Check scenario files: "ok: <summary>" and exit 0, or "FILE:line:col: message" and exit 1.
+    #[command(after_help = "Examples:
+  mock-cxone scenario check scenarios/*.toml
+  mock-cxone scenario check --seed 7 my-scenario.toml")]
     Check {
         /// Scenario files (TOML).
         #[arg(required = true)]
@@ -44,6 +56,11 @@ enum ScenarioCommand {
     },
     /// Run a scenario offline (no listener) to its end and write the data lake, the event ledger
     /// and the SEA listing to a directory; one progress line per simulated day on stderr.
+    #[command(after_help = "Examples:
+  mock-cxone scenario run scenarios/happy-hourly.toml --out out/happy
+  mock-cxone scenario run scenarios/bad-day.toml --out out/bad --force --quiet
+
+Same file, same seed: byte-identical output (determinism).")]
     Run {
         /// Scenario file (TOML).
         file: PathBuf,
@@ -62,6 +79,15 @@ enum ScenarioCommand {
     },
 }
 
+const SERVE_EXAMPLES: &str = "Examples:
+  mock-cxone serve
+  mock-cxone serve --api-addr 127.0.0.1:0 --s3-addr 127.0.0.1:0 --data-dir /tmp/mock --clock frozen:2026-01-01T00:00:00Z
+  mock-cxone serve --scenario scenarios/f5-job-failed.toml --log-format json
+  MOCK_CXONE_API_ADDR=0.0.0.0:8080 MOCK_CXONE_ADMIN_TOKEN=secret mock-cxone serve
+
+The banner on stdout gives the REST and S3 URLs and the demo tenant's credentials; GET /_mock/health
+answers 200 once both listeners serve. Dashboard: GET /. Metrics: GET /metrics.";
+
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
     /// REST API listener (CXone API, control API). Port 0 picks a free port.
@@ -78,17 +104,17 @@ struct ServeArgs {
     seed: u64,
     /// Scenario to load at start (TOML, docs/scenario-format.md); loaded into an empty data dir
     /// only. Without --clock the clock starts frozen at the scenario's `start`.
-    #[arg(long)]
+    #[arg(long, env = "MOCK_CXONE_SCENARIO")]
     scenario: Option<PathBuf>,
     /// real | frozen[:RFC3339] | offset:RFC3339 (default real; a non-empty data dir resumes its
     /// stored clock).
-    #[arg(long)]
+    #[arg(long, env = "MOCK_CXONE_CLOCK")]
     clock: Option<ClockSpec>,
     /// PEM certificate chain: TLS on both listeners (with --tls-key).
-    #[arg(long, requires = "tls_key")]
+    #[arg(long, env = "MOCK_CXONE_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
-    /// PEM private key.
-    #[arg(long, requires = "tls_cert")]
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "MOCK_CXONE_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Token the control API requires when the API listens beyond loopback.
     #[arg(long, env = "MOCK_CXONE_ADMIN_TOKEN")]
