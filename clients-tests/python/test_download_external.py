@@ -60,6 +60,13 @@ def _reset_auth(endpoint: str, count: str) -> None:
     assert r.status_code == 200, r.text
 
 
+def _reset_backends(endpoint: str) -> None:
+    with requests.Session() as s:
+        s.trust_env = False
+        r = s.post(f"{endpoint}/moto-api/reset", timeout=30)
+    assert r.status_code == 200, r.text
+
+
 @pytest.fixture(scope="module")
 def moto():
     from moto.server import ThreadedMotoServer
@@ -69,6 +76,9 @@ def moto():
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     try:
+        # moto keeps its backends per process, not per server: a module that ran before in this
+        # pytest process (test_destinations_recipe imports this fixture) left its IAM user there.
+        _reset_backends(endpoint)
         # Set up while moto still accepts anything, then make it check every request.
         _reset_auth(endpoint, "inf")
         iam = boto3.client(
