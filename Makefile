@@ -16,9 +16,13 @@ S3FS_TESTS := clients-tests/python/test_clients_s3fs.py
 # Debian clients (rclone, s3cmd) and the dashboard test's headless browser (chromium, driven by
 # Playwright from the virtualenv: no `playwright install` download), installed when missing.
 APT_TOOLS := rclone s3cmd chromium
+# Azurite (Azure Blob Storage emulator) for test_download_azure.py, from the npm registry at the
+# version package-lock.json pins, with the machine's Node.js (Debian's nodejs/npm when missing).
+AZURITE_DIR := clients-tests/azurite
+AZURITE_BIN := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
 CARGO     ?= cargo
 
-.PHONY: run test test-rust test-python bench bench-tools lint fmt venv venv-s3fs apt-tools build clean \
+.PHONY: run test test-rust test-python bench bench-tools lint fmt venv venv-s3fs apt-tools azurite build clean \
 	fuzz fuzz-long conformance
 
 run:
@@ -32,7 +36,7 @@ test: test-rust test-python
 test-rust: build  # the binary first: scenario and CLI tests run it
 	$(CARGO) nextest run --workspace --no-fail-fast
 
-test-python: build venv venv-s3fs apt-tools
+test-python: build venv venv-s3fs apt-tools azurite
 	MOCK_CXONE_BIN=$(CURDIR)/target/debug/mock-cxone $(VENV)/bin/pytest -q clients-tests/python --ignore=$(S3FS_TESTS)
 	MOCK_CXONE_BIN=$(CURDIR)/target/debug/mock-cxone $(VENV_S3FS)/bin/pytest -q $(S3FS_TESTS)
 
@@ -55,6 +59,15 @@ apt-tools:
 		$$sudo apt-get install -y -q $$missing >/dev/null || \
 		{ $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q $$missing >/dev/null; }; \
 	fi
+
+azurite: $(AZURITE_BIN)
+
+$(AZURITE_BIN): $(AZURITE_DIR)/package.json $(AZURITE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; echo "installing nodejs npm (apt)"; \
+		$$sudo apt-get install -y -q nodejs npm >/dev/null || \
+		{ $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q nodejs npm >/dev/null; }; }
+	cd $(AZURITE_DIR) && npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(VENV)/.installed: $(PYREQS)
 	python3 -m venv $(VENV)
@@ -128,4 +141,4 @@ fmt:
 	$(CARGO) fmt --all
 
 clean:
-	rm -rf target $(VENV) $(VENV_S3FS) mock-cxone-data
+	rm -rf target $(VENV) $(VENV_S3FS) mock-cxone-data $(AZURITE_DIR)/node_modules

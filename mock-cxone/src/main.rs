@@ -371,12 +371,11 @@ fn print_scenario(s: &scenario::summary::Summary) {
     }
     for d in &s.downloads {
         out.push_str(&format!(
-            "    download {}{}: {} -> s3://{}/{} for {}\n",
+            "    download {}{}: {} -> {} for {}\n",
             d.id,
             d.name.as_ref().map_or(String::new(), |n| format!(" ({n})")),
             d.category,
-            d.bucket,
-            d.prefix,
+            d.location,
             d.tenant_id
         ));
     }

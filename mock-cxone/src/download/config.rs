@@ -5,6 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::azure_names;
 use super::catalog::{Category, Frequency};
 use super::partition::Template;
 use crate::sea::lake_owner::check_bucket_name;
@@ -96,30 +97,81 @@ fn default_offset() -> i64 {
     i64::from(DEFAULT_OFFSET_MINUTES)
 }
 
-/// `destination` of the body.
+/// `destination` of the body: `aws_s3` (a bucket on the mock's S3 endpoint or an external
+/// S3-compatible store) or `azure_blob` (a container in an Azure storage account). One flat
+/// shape so that a field of the other type is refused by name (see `validate_destination`).
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
-    /// Only `aws_s3`.
+    /// `aws_s3` or `azure_blob`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Bucket name.
-    pub bucket: String,
+    /// `aws_s3`: bucket name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
     /// Key prefix: empty or ending in `/`.
     #[serde(default)]
     pub prefix: String,
-    /// An external S3-compatible endpoint; the mock's own S3 endpoint when absent.
+    /// An external endpoint: an S3-compatible store for `aws_s3` (the mock's own S3 endpoint when
+    /// absent); for `azure_blob`, the account's blob URL (`https://<account>.blob.core.windows.net`
+    /// when absent; Azurite: `http://127.0.0.1:10000/devstoreaccount1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    /// Credentials for the external endpoint.
+    /// `aws_s3`: credentials for the external endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
-    /// Secret for the external endpoint (never returned by the API).
+    /// `aws_s3`: secret for the external endpoint (never returned by the API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_access_key: Option<String>,
-    /// Region for signing external requests (`us-east-1` when absent).
+    /// `aws_s3`: region for signing external requests (`us-east-1` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// `azure_blob`: storage account name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// `azure_blob`: container name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// `azure_blob`: the account's shared key, base64 (never returned by the API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    /// `azure_blob`: a SAS token, instead of `access_key` (never returned by the API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sas_token: Option<String>,
+}
+
+/// `destination.type` of an S3 destination.
+pub const AWS_S3: &str = "aws_s3";
+/// `destination.type` of an Azure Blob Storage destination.
+pub const AZURE_BLOB: &str = "azure_blob";
+
+/// The destination fields that are secrets: masked in every API answer.
+pub const SECRET_FIELDS: [&str; 3] = ["secret_access_key", "access_key", "sas_token"];
+
+impl Destination {
+    /// The bucket (`aws_s3`) or container (`azure_blob`) written to.
+    pub fn target(&self) -> &str {
+        self.bucket.as_deref().or(self.container.as_deref()).unwrap_or_default()
+    }
+
+    /// Where the files go, for people: `s3://bucket/prefix` or the container's blob URL.
+    pub fn location(&self) -> String {
+        match self.kind.as_str() {
+            AZURE_BLOB => format!("{}/{}/{}", self.azure_account_url(), self.target(), self.prefix),
+            _ => format!("s3://{}/{}", self.target(), self.prefix),
+        }
+    }
+
+    /// `azure_blob`: the account's blob endpoint (`endpoint`, else the public Azure one).
+    pub fn azure_account_url(&self) -> String {
+        match &self.endpoint {
+            Some(e) => e.trim_end_matches('/').to_string(),
+            None => format!(
+                "https://{}.blob.core.windows.net",
+                self.account.as_deref().unwrap_or_default()
+            ),
+        }
+    }
 }
 
 /// `retention` of the body (D9).
@@ -265,14 +317,14 @@ fn validate_partitioning(p: &Partitioning) -> Result<Option<Template>, Invalid> 
 }
 
 fn validate_destination(d: &Destination) -> Result<(), Invalid> {
-    if d.kind != "aws_s3" {
-        return bad(format!(
-            "destination.type {:?} is not supported; use \"aws_s3\"",
-            d.kind
-        ));
-    }
-    if let Err(e) = check_bucket_name(&d.bucket) {
-        return bad(format!("destination.bucket: {e}"));
+    match d.kind.as_str() {
+        AWS_S3 => validate_s3(d)?,
+        AZURE_BLOB => validate_azure(d)?,
+        other => {
+            return bad(format!(
+                "destination.type {other:?} is not supported; use \"{AWS_S3}\" or \"{AZURE_BLOB}\""
+            ))
+        }
     }
     if !d.prefix.is_empty() && (!d.prefix.ends_with('/') || d.prefix.starts_with('/') || d.prefix.contains("//")) {
         return bad(format!(
@@ -283,29 +335,85 @@ fn validate_destination(d: &Destination) -> Result<(), Invalid> {
     if d.prefix.split('/').any(|s| s == "." || s == "..") || d.prefix.len() > 512 {
         return bad("destination.prefix must not contain '.' or '..' segments or exceed 512 characters");
     }
-    match &d.endpoint {
-        Some(url) => {
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-                return bad(format!(
-                    "destination.endpoint {url:?} must be an http:// or https:// URL"
-                ));
-            }
-            if d.access_key_id.as_deref().unwrap_or_default().is_empty()
-                || d.secret_access_key.as_deref().unwrap_or_default().is_empty()
-            {
-                return bad("an external destination.endpoint needs access_key_id and secret_access_key");
-            }
-        }
-        None => {
-            if d.access_key_id.is_some() || d.secret_access_key.is_some() {
-                return bad(
-                    "destination credentials are only for an external endpoint: the mock's own S3 endpoint \
-                     is written with the platform's authority",
-                );
-            }
+    if let Some(url) = &d.endpoint {
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return bad(format!(
+                "destination.endpoint {url:?} must be an http:// or https:// URL"
+            ));
         }
     }
     Ok(())
+}
+
+/// Refuses each field in `fields` that is set: it belongs to the other destination type.
+fn refuse_fields(d: &Destination, fields: &[(&str, bool)]) -> Result<(), Invalid> {
+    match fields.iter().find(|(_, set)| *set) {
+        Some((name, _)) => bad(format!(
+            "destination.{name} does not apply to a {:?} destination",
+            d.kind
+        )),
+        None => Ok(()),
+    }
+}
+
+fn validate_s3(d: &Destination) -> Result<(), Invalid> {
+    refuse_fields(
+        d,
+        &[
+            ("account", d.account.is_some()),
+            ("container", d.container.is_some()),
+            ("access_key", d.access_key.is_some()),
+            ("sas_token", d.sas_token.is_some()),
+        ],
+    )?;
+    let Some(bucket) = &d.bucket else {
+        return bad("destination.bucket is required for an \"aws_s3\" destination");
+    };
+    if let Err(e) = check_bucket_name(bucket) {
+        return bad(format!("destination.bucket: {e}"));
+    }
+    if d.endpoint.is_some() {
+        if d.access_key_id.as_deref().unwrap_or_default().is_empty()
+            || d.secret_access_key.as_deref().unwrap_or_default().is_empty()
+        {
+            return bad("an external destination.endpoint needs access_key_id and secret_access_key");
+        }
+    } else if d.access_key_id.is_some() || d.secret_access_key.is_some() {
+        return bad(
+            "destination credentials are only for an external endpoint: the mock's own S3 endpoint \
+             is written with the platform's authority",
+        );
+    }
+    Ok(())
+}
+
+fn validate_azure(d: &Destination) -> Result<(), Invalid> {
+    refuse_fields(
+        d,
+        &[
+            ("bucket", d.bucket.is_some()),
+            ("access_key_id", d.access_key_id.is_some()),
+            ("secret_access_key", d.secret_access_key.is_some()),
+            ("region", d.region.is_some()),
+        ],
+    )?;
+    let Some(account) = &d.account else {
+        return bad("destination.account (the storage account name) is required for an \"azure_blob\" destination");
+    };
+    azure_names::check_account(account).map_err(|e| Invalid(format!("destination.account: {e}")))?;
+    let Some(container) = &d.container else {
+        return bad("destination.container is required for an \"azure_blob\" destination");
+    };
+    azure_names::check_container(container).map_err(|e| Invalid(format!("destination.container: {e}")))?;
+    match (&d.access_key, &d.sas_token) {
+        (Some(key), None) => {
+            azure_names::check_access_key(key).map_err(|e| Invalid(format!("destination.access_key: {e}")))
+        }
+        (None, Some(sas)) => {
+            azure_names::check_sas_token(sas).map_err(|e| Invalid(format!("destination.sas_token: {e}")))
+        }
+        _ => bad("an \"azure_blob\" destination needs exactly one of access_key and sas_token"),
+    }
 }
 
 fn validate_retention(r: &Retention) -> Result<(), Invalid> {
@@ -364,8 +472,10 @@ impl Download {
     pub fn to_json(&self) -> Value {
         let mut spec = serde_json::to_value(&self.spec).unwrap_or(Value::Null);
         if let Some(dest) = spec.get_mut("destination").and_then(Value::as_object_mut) {
-            if dest.contains_key("secret_access_key") {
-                dest.insert("secret_access_key".into(), json!("********"));
+            for field in SECRET_FIELDS {
+                if dest.contains_key(field) {
+                    dest.insert(field.into(), json!("********"));
+                }
             }
         }
         let mut out = json!({

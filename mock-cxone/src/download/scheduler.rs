@@ -12,7 +12,7 @@ use chrono::Duration;
 use serde_json::json;
 
 use super::config::{self, Download, Valid, ACTIVE, NEEDS_RECONFIGURATION};
-use super::destination::{Destination, External};
+use super::destination::{AzureBlob, AzureCredential, Destination, External};
 use super::export::{self, ExportError, Output};
 use super::jobs::{self, Job, COMPLETED, FAILED, PENDING, RUNNING, TIMED_OUT};
 use super::schedule;
@@ -28,14 +28,26 @@ use crate::store::{next_counter, StoreResult};
 /// Where a download's files go.
 pub fn destination(tenant_id: &str, cfg: &Valid) -> Destination {
     let d = &cfg.spec.destination;
+    if d.kind == config::AZURE_BLOB {
+        let credential = match (&d.access_key, &d.sas_token) {
+            (Some(key), _) => AzureCredential::AccessKey(key.clone()),
+            (None, sas) => AzureCredential::SasToken(sas.clone().unwrap_or_default()),
+        };
+        return Destination::Azure(AzureBlob {
+            account_url: d.azure_account_url(),
+            account: d.account.clone().unwrap_or_default(),
+            container: d.target().to_string(),
+            credential,
+        });
+    }
     match &d.endpoint {
         None => Destination::Platform {
             tenant_id: tenant_id.to_string(),
-            bucket: d.bucket.clone(),
+            bucket: d.target().to_string(),
         },
         Some(endpoint) => Destination::External(External {
             endpoint: endpoint.clone(),
-            bucket: d.bucket.clone(),
+            bucket: d.target().to_string(),
             access_key_id: d.access_key_id.clone(),
             secret_access_key: d.secret_access_key.clone(),
             region: d.region.clone(),
@@ -230,7 +242,7 @@ pub fn on_job_finish(app: &App, at: Instant, job_id: &str) -> StoreResult<()> {
             let (seed, format) = (app.seed, export::format_of(&cfg));
             let plan: FinishPlan = app
                 .store
-                .with(|c| effects::plan_finish(c, seed, &job, &cfg.data_types, format, dest.bucket()))?;
+                .with(|c| effects::plan_finish(c, seed, &job, &cfg.data_types, format, &dest.access_denied()))?;
             export::run(app, &job, &cfg, &dest, &plan, &mut out)
         }
         Err(e) => Err(ExportError::Internal(e.to_string())),

@@ -275,14 +275,15 @@ pub struct FinishPlan {
     pub null_strip: BTreeMap<String, Rule>,
 }
 
-/// Decides how `job` (exporting `data_types` as `format` into `bucket`) finishes.
+/// Decides how `job` (exporting `data_types` as `format`) finishes; `access_denied` is what its
+/// destination answers a writer without permission (`destination_rejects_write`'s default).
 pub fn plan_finish(
     c: &Connection,
     seed: u64,
     job: &Job,
     data_types: &[String],
     format: Format,
-    bucket: &str,
+    access_denied: &str,
 ) -> StoreResult<FinishPlan> {
     let started = started(c, &job.id)?;
     let outcome = if let Some(e) = &started.timed_out {
@@ -291,9 +292,7 @@ pub fn plan_finish(
         let m = message(&r, || DEFAULT_FAILED.to_string());
         Some(Outcome::Failed(r, m))
     } else if let Some(r) = job_rule(c, seed, DESTINATION_REJECTS_WRITE, job, data_types)? {
-        let m = message(&r, || {
-            format!("destination refused the write: AccessDenied (bucket '{bucket}': Access Denied)")
-        });
+        let m = message(&r, || access_denied.to_string());
         Some(Outcome::Rejected(r, m))
     } else {
         None

@@ -344,7 +344,8 @@ pub fn apply(app: &App, sc: &Scenario) -> R<Loaded> {
             name: created.spec.name.clone(),
             tenant_id,
             category: created.spec.category.clone(),
-            bucket: created.spec.destination.bucket.clone(),
+            bucket: created.spec.destination.target().to_string(),
+            location: created.spec.destination.location(),
             prefix: created.spec.destination.prefix.clone(),
         });
         ids.downloads.push(created);

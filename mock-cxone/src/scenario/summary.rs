@@ -98,10 +98,12 @@ pub struct DownloadOut {
     pub tenant_id: String,
     /// Category.
     pub category: String,
-    /// Destination bucket.
+    /// Destination bucket (`aws_s3`) or container (`azure_blob`).
     pub bucket: String,
     /// Destination prefix.
     pub prefix: String,
+    /// Where the files go: `s3://bucket/prefix`, or the Azure container's URL and prefix.
+    pub location: String,
 }
 
 /// A fault rule added.
