@@ -394,6 +394,7 @@ def test_presigned_refused(world, case):
 CROSS_CASES = [
     "lake-get-other", "lake-head-other", "lake-list-other", "lake-put-other", "lake-delete-other",
     "lake-batch-delete-other", "lake-copy-from-other", "lake-copy-into-other", "lake-multipart-into-other",
+    "lake-list-uploads-other",
     "lake-delete-bucket-other", "lake-acl-other", "lake-creds-on-sea-bucket",
     "sea-list-other-folder", "sea-list-whole-bucket", "sea-get-other", "sea-head-other", "sea-delete-other",
     "sea-put-own-folder", "sea-multipart-own-folder", "sea-copy-into-own-folder", "sea-put-other-folder",
@@ -424,6 +425,7 @@ def test_other_tenant_and_sea_writes_refused(world, case):
                                                           CopySource={"Bucket": a.bucket, "Key": "private/data.csv"}),
                                  403, denied),
         "lake-multipart-into-other": (lambda: lake.create_multipart_upload(Bucket=b.bucket, Key="mp.bin"), 403, denied),
+        "lake-list-uploads-other": (lambda: lake.list_multipart_uploads(Bucket=b.bucket), 403, denied),
         "lake-delete-bucket-other": (lambda: lake.delete_bucket(Bucket=b.bucket), 403, denied),
         "lake-acl-other": (lambda: lake.get_bucket_acl(Bucket=b.bucket), (403, 501), (denied, "NotImplemented")),
         "lake-creds-on-sea-bucket": (lambda: lake.list_objects_v2(Bucket=SEA_BUCKET, Prefix=a.sea.prefix), 403, denied),

@@ -180,6 +180,14 @@ impl S3 for S3Front {
         route!(self, req, &bucket, sea: sea_refuses, lake: LakeBuckets::upload_part_copy)
     }
 
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let bucket = req.input.bucket.clone();
+        route!(self, req, &bucket, sea: sea_refuses, lake: LakeBuckets::list_multipart_uploads)
+    }
+
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         let bucket = req.input.bucket.clone();
         route!(self, req, &bucket, sea: sea_refuses, lake: LakeBuckets::list_parts)

@@ -58,13 +58,14 @@ use super::lake_list;
 use super::lake_owner::{self, internal, require_owner, Claim};
 use super::lake_read;
 use super::lake_tags::{self, Tags};
-use super::lake_upload::{self, Completed};
+use super::lake_upload::{self, Completed, Started};
+use super::lake_upload_list;
 use super::lake_write;
 use crate::app::App;
 use crate::auth::tenants;
 use crate::faults::kms;
 use crate::storage::daily_cap::SEA_BUCKET;
-use crate::store::time::{from_us, Instant};
+use crate::store::time::{from_us, to_us, Instant};
 
 /// GetObject's and HeadObject's answers share these fields (two s3s types, the same names): the
 /// object's attributes (`lake_read::Attributes`), ETag, modification time and the answered
@@ -327,12 +328,20 @@ impl LakeBuckets {
     }
 
     /// `NoSuchUpload` unless the upload exists; `AccessDenied` unless the tenant started it.
-    fn own_upload(&self, caller: &Caller, upload_id: &str) -> S3Result<()> {
-        if !self.layout.upload_exists(upload_id) {
-            return Err(s3_error!(
+    /// The upload is open, the caller's, and was started for this bucket and key (S3 answers
+    /// NoSuchUpload to an upload id named with another key).
+    fn own_upload(&self, caller: &Caller, bucket: &str, key: &str, upload_id: &str) -> S3Result<()> {
+        let no_such_upload = || {
+            s3_error!(
                 NoSuchUpload,
                 "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
-            ));
+            )
+        };
+        if !self.layout.upload_exists(upload_id) {
+            return Err(no_such_upload());
+        }
+        if lake_upload::started(&self.layout, upload_id).is_some_and(|s| s.bucket != bucket || s.key != key) {
+            return Err(no_such_upload());
         }
         let path = self.layout.root().join(format!(".upload-{upload_id}.json"));
         let owner: Option<String> = std::fs::read(&path)
@@ -1367,6 +1376,15 @@ impl LakeBuckets {
             lake_upload::declare(&self.layout, id, checksum_type.as_ref())
                 .await
                 .map_err(io500)?;
+            let started = Started {
+                tenant: caller.tenant_id().to_string(),
+                bucket: bucket.clone(),
+                key: key.clone(),
+                initiated_us: to_us(self.app.now()),
+                checksum_algorithm: algorithm.as_ref().map(|a| a.as_str().to_string()),
+                checksum_type: checksum_type.as_ref().map(|t| t.as_str().to_string()),
+            };
+            lake_upload::begin(&self.layout, id, &started).await.map_err(io500)?;
         }
         resp.output.checksum_algorithm = algorithm;
         resp.output.checksum_type = checksum_type;
@@ -1382,7 +1400,7 @@ impl LakeBuckets {
         mut req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         self.own(caller, &req.input.bucket)?;
-        self.own_upload(caller, &req.input.upload_id)?;
+        self.own_upload(caller, &req.input.bucket, &req.input.key, &req.input.upload_id)?;
         if !(1..=10_000).contains(&req.input.part_number) {
             return Err(s3_error!(
                 InvalidArgument,
@@ -1432,7 +1450,7 @@ impl LakeBuckets {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
         self.own(caller, &src_bucket)?;
-        self.own_upload(caller, &req.input.upload_id)?;
+        self.own_upload(caller, &req.input.bucket, &req.input.key, &req.input.upload_id)?;
         if check_key(&src_key).is_err()
             || src_key.ends_with('/')
             || !self.layout.object_path(&src_bucket, &src_key).is_file()
@@ -1452,6 +1470,58 @@ impl LakeBuckets {
         Ok(resp)
     }
 
+    /// ListMultipartUploads: the bucket's uploads in progress ([`lake_upload_list`]).
+    pub async fn list_multipart_uploads(
+        &self,
+        caller: &Caller,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let input = req.input;
+        self.own(caller, &input.bucket)?;
+        if input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| !e.as_str().eq_ignore_ascii_case(EncodingType::URL))
+        {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Invalid Encoding Method specified in Request"
+            ));
+        }
+        let max = lake_upload_list::max_uploads(input.max_uploads)?.min(lake_upload_list::MAX_UPLOADS);
+        let (layout, bucket) = (self.layout.clone(), input.bucket.clone());
+        let all = tokio::task::spawn_blocking(move || lake_upload::in_progress(&layout, &bucket))
+            .await
+            .map_err(internal)?
+            .map_err(io500)?;
+        let query = lake_upload_list::Query {
+            prefix: input.prefix.as_deref().unwrap_or_default(),
+            delimiter: input.delimiter.as_deref(),
+            key_marker: input.key_marker.as_deref(),
+            upload_id_marker: input.upload_id_marker.as_deref(),
+            max,
+        };
+        let page = lake_upload_list::page(all, &query);
+        let mut out = lake_upload_list::output(&input, page, &Self::owner_of(caller), max);
+        if wants_url(input.encoding_type.as_ref()) {
+            for u in out.uploads.iter_mut().flatten() {
+                encode_opt(&mut u.key);
+            }
+            for p in out.common_prefixes.iter_mut().flatten() {
+                encode_opt(&mut p.prefix);
+            }
+            for v in [
+                &mut out.prefix,
+                &mut out.delimiter,
+                &mut out.key_marker,
+                &mut out.next_key_marker,
+            ] {
+                encode_opt(v);
+            }
+        }
+        Ok(S3Response::new(out))
+    }
+
     /// ListParts: sorted by part number, with ETags.
     pub async fn list_parts(
         &self,
@@ -1459,7 +1529,7 @@ impl LakeBuckets {
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
         self.own(caller, &req.input.bucket)?;
-        self.own_upload(caller, &req.input.upload_id)?;
+        self.own_upload(caller, &req.input.bucket, &req.input.key, &req.input.upload_id)?;
         let upload_id = req.input.upload_id.clone();
         let mut resp = self.fs.list_parts(req).await?;
         if let Some(parts) = resp.output.parts.as_mut() {
@@ -1489,7 +1559,7 @@ impl LakeBuckets {
         if let Some(again) = self.completed_again(caller, &req.input).await? {
             return Ok(S3Response::new(again));
         }
-        self.own_upload(caller, &req.input.upload_id)?;
+        self.own_upload(caller, &req.input.bucket, &req.input.key, &req.input.upload_id)?;
         check_key(&key).map_err(|e| e.to_s3(&key))?;
         let kms = self.kms_key(caller.tenant_id())?;
         let upload_id = req.input.upload_id.clone();
@@ -1667,7 +1737,7 @@ impl LakeBuckets {
         mut req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         self.own(caller, &req.input.bucket)?;
-        self.own_upload(caller, &req.input.upload_id)?;
+        self.own_upload(caller, &req.input.bucket, &req.input.key, &req.input.upload_id)?;
         let upload_id = req.input.upload_id.clone();
         req.credentials = Self::tenant_credentials(caller);
         let resp = self.fs.abort_multipart_upload(req).await?;

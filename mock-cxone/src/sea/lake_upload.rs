@@ -5,7 +5,11 @@
 //!   after a lost response) with 200 and the same object, as long as that object is still the one
 //!   the upload made; once it was replaced or deleted, the upload is gone (`NoSuchUpload`).
 //!
-//! Both are small JSON files at the storage root beside s3s-fs's upload record.
+//! - what CreateMultipartUpload started (bucket, key, instant, checksum algorithm): S3 lists the
+//!   uploads in progress (ListMultipartUploads, [`super::lake_upload_list`]) and answers
+//!   `NoSuchUpload` when a later call names the upload with another bucket or key.
+//!
+//! All are small JSON files at the storage root beside s3s-fs's upload record.
 
 use std::io;
 use std::path::PathBuf;
@@ -46,11 +50,78 @@ pub(crate) async fn declared(layout: &Layout, upload_id: &str) -> Option<String>
     tokio::fs::read_to_string(declared_path(layout, upload_id)).await.ok()
 }
 
-/// Forgets the declared checksum type (the upload was completed or aborted).
+/// Forgets what the upload started with (it was completed or aborted).
 pub(crate) async fn forget(layout: &Layout, upload_id: &str) {
     if safe(upload_id) {
         let _ = tokio::fs::remove_file(declared_path(layout, upload_id)).await;
+        let _ = tokio::fs::remove_file(started_path(layout, upload_id)).await;
     }
+}
+
+/// The folder of the started records: its own, because the root holds every object's sidecars
+/// and ListMultipartUploads should not walk them. Bucket names cannot start with a dot, so it
+/// never meets a bucket's folder; a reset wipes it with the root.
+fn started_dir(layout: &Layout) -> PathBuf {
+    layout.root().join(".multipart-started")
+}
+
+fn started_path(layout: &Layout, upload_id: &str) -> PathBuf {
+    started_dir(layout).join(format!("{upload_id}.json"))
+}
+
+/// What CreateMultipartUpload started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Started {
+    pub tenant: String,
+    pub bucket: String,
+    pub key: String,
+    /// When, on the mock clock (µs since the epoch).
+    pub initiated_us: i64,
+    pub checksum_algorithm: Option<String>,
+    pub checksum_type: Option<String>,
+}
+
+/// Records what CreateMultipartUpload started.
+pub(crate) async fn begin(layout: &Layout, upload_id: &str, started: &Started) -> io::Result<()> {
+    if !safe(upload_id) {
+        return Ok(());
+    }
+    let bytes = serde_json::to_vec(started).map_err(io::Error::other)?;
+    lake_fs::write_atomic(layout, &started_path(layout, upload_id), &bytes).await
+}
+
+/// What the upload started with; `None` for an unknown id (or one made before these records).
+pub(crate) fn started(layout: &Layout, upload_id: &str) -> Option<Started> {
+    if !safe(upload_id) {
+        return None;
+    }
+    let bytes = std::fs::read(started_path(layout, upload_id)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The uploads in progress into `bucket`, as `(upload id, what it started)`, in no order.
+/// Blocking (a scan of the storage root): call it from a blocking thread.
+pub(crate) fn in_progress(layout: &Layout, bucket: &str) -> io::Result<Vec<(String, Started)>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(started_dir(layout)) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let name = entry?.file_name();
+        let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+            continue;
+        };
+        // s3s-fs's own record says whether the upload is still open.
+        if !layout.upload_exists(id) {
+            continue;
+        }
+        if let Some(s) = started(layout, id).filter(|s| s.bucket == bucket) {
+            out.push((id.to_string(), s));
+        }
+    }
+    Ok(out)
 }
 
 /// The result of a completed upload, kept to answer a resent Complete.

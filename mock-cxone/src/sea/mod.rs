@@ -16,6 +16,7 @@ pub mod lake_platform;
 pub mod lake_read;
 pub mod lake_tags;
 pub mod lake_upload;
+pub mod lake_upload_list;
 pub mod lake_write;
 pub mod request_id;
 pub mod sea_bucket;
