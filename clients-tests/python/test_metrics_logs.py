@@ -151,7 +151,9 @@ def test_one_log_line_per_request(tmp_path, fmt):
         baseline = len(request_lines(proc.log_path))
         s3.put_object(Bucket=BUCKET, Key="log.txt", Body=b"x")
         put_id = s3.get_object(Bucket=BUCKET, Key="log.txt")["ResponseMetadata"]["RequestId"]
-        assert mock.get("/_mock/health").status_code == 200
+        health_resp = mock.get("/_mock/health")
+        assert health_resp.status_code == 200
+        health_id = health_resp.headers["x-request-id"]
     finally:
         mock.close()
         proc.stop()
@@ -169,8 +171,30 @@ def test_one_log_line_per_request(tmp_path, fmt):
         assert put["tenant"].startswith("t-")
         assert (get["operation"], get["request_id"]) == ("GetObject", put_id)
         assert (health["listener"], health["operation"], health["status"]) == ("rest", "/_mock/health", 200)
+        assert health["request_id"] == health_id
     else:
         put, get, health = lines
         assert "listener=\"s3\"" in put and "operation=PutObject" in put and "status=200" in put, put
         assert f"request_id=\"{put_id}\"" in get or f"request_id={put_id}" in get, get
         assert "operation=/_mock/health" in health and "listener=\"rest\"" in health, health
+        assert f"request_id=\"{health_id}\"" in health, health
+
+
+def test_a_rest_error_names_its_request_in_body_header_and_log(tmp_path):
+    """The REST request id: the error body's `request_id`, the `x-request-id` header and the
+    request's log line carry the same id, so a failing call in a pipeline's log is found in the
+    mock's."""
+    proc = MockProcess(tmp_path / "data", tmp_path / "mock.log", extra_args=["--log-format", "json"])
+    mock = Mock(proc)
+    try:
+        ok = mock.get("/_mock/health")
+        bad = mock.get("/api/v2/data-downloads/dl-missing", "not-a-token")
+    finally:
+        mock.close()
+        proc.stop()
+    assert bad.status_code == 401, bad.text
+    rid = bad.json()["error"]["request_id"]
+    assert bad.headers["x-request-id"] == rid and rid.startswith("req-")
+    assert ok.headers["x-request-id"] != rid
+    rows = [json.loads(l) for l in request_lines(proc.log_path)]
+    assert [r for r in rows if r["request_id"] == rid and r["status"] == 401], rows

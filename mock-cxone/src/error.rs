@@ -64,9 +64,27 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// A request id for error bodies (sequential: ids must not draw from randomness).
-pub fn request_id() -> String {
+tokio::task_local! {
+    /// The id of the REST request being served (set by `observe::rest` around each request).
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// A fresh request id (sequential: ids must not draw from randomness).
+pub fn next_request_id() -> String {
     format!("req-{:08}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed) + 1)
+}
+
+/// The id for an error body: the id of the request being served, so that the body, the
+/// `x-request-id` header and the request's log line agree; a fresh one outside a request.
+pub fn request_id() -> String {
+    CURRENT_REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| next_request_id())
+}
+
+/// Runs `fut` (one request) with `id` as its request id.
+pub async fn with_request_id<F: std::future::Future>(id: String, fut: F) -> F::Output {
+    CURRENT_REQUEST_ID.scope(id, fut).await
 }
 
 impl ApiError {

@@ -1,6 +1,7 @@
 //! Where each answered request is seen, on both listeners: counted for `GET /metrics`
 //! ([`crate::metrics`]) and logged as one line (target `mock_cxone::request`, level INFO) with
-//! the listener, tenant, operation, method, status, duration and, on S3, the request id.
+//! the listener, tenant, operation, method, status, duration and the request id (S3's
+//! `x-amz-request-id`, REST's `x-request-id`).
 //!
 //! The operation is the REST route's template or the S3 operation's name, never the raw path:
 //! paths and query strings can carry presigned signatures, which must not reach a log. The tenant
@@ -19,6 +20,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::app::App;
+use crate::error::{next_request_id, with_request_id};
 use crate::metrics::Listener;
 use crate::sea::request_id::REQUEST_ID;
 
@@ -80,10 +82,15 @@ fn finish(app: &App, a: Answered<'_>) {
     app.metrics.observe(a.listener, a.operation, a.method, a.status, a.took);
 }
 
+/// Every REST answer names its request: the same id is in an error body's `request_id`.
+pub const REST_REQUEST_ID: &str = "x-request-id";
+
 /// The REST listener's middleware (api/mod.rs): outermost, so 503s of a maintenance window and
-/// 404s of unknown paths are seen too (as the endpoint `unmatched`).
+/// 404s of unknown paths are seen too (as the endpoint `unmatched`). Each request gets an id
+/// (`req-<n>`) for its log line, its `x-request-id` header and any error body.
 pub async fn rest(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    let id = next_request_id();
     let note = RequestNote::default();
     req.extensions_mut().insert(note.clone());
     let operation = req
@@ -91,7 +98,10 @@ pub async fn rest(State(app): State<Arc<App>>, mut req: Request, next: Next) -> 
         .get::<MatchedPath>()
         .map_or(Cow::Borrowed("unmatched"), |p| Cow::Owned(p.as_str().to_string()));
     let method = req.method().clone();
-    let resp = next.run(req).await;
+    let mut resp = with_request_id(id.clone(), next.run(req)).await;
+    if let Ok(v) = http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REST_REQUEST_ID, v);
+    }
     let answered = Answered {
         listener: Listener::Rest,
         operation,
@@ -99,7 +109,7 @@ pub async fn rest(State(app): State<Arc<App>>, mut req: Request, next: Next) -> 
         status: resp.status().as_u16(),
         took: start.elapsed(),
         note: &note,
-        request_id: None,
+        request_id: Some(&id),
     };
     finish(&app, answered);
     resp
