@@ -86,6 +86,14 @@ async fn sea_refuses<T, O>(_app: &Arc<App>, _caller: &Caller, _req: S3Request<T>
     Err(denied())
 }
 
+/// The SEA side of a read CXone's SEA does not offer here: NotImplemented, naming what does.
+async fn sea_not_implemented<T, O>(_app: &Arc<App>, _caller: &Caller, _req: S3Request<T>) -> S3Result<S3Response<O>> {
+    Err(s3_error!(
+        NotImplemented,
+        "This operation is not implemented on the SEA bucket; HeadObject gives the size, ETag and checksum"
+    ))
+}
+
 #[async_trait::async_trait]
 impl S3 for S3Front {
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
@@ -223,6 +231,14 @@ impl S3 for S3Front {
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
         let bucket = req.input.bucket.clone();
         route!(self, req, &bucket, sea: sea_refuses, lake: unversioned::list_object_versions)
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let bucket = req.input.bucket.clone();
+        route!(self, req, &bucket, sea: sea_not_implemented, lake: unversioned::get_object_attributes)
     }
 
     async fn get_object_tagging(

@@ -50,9 +50,10 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 
 use super::auth::Caller;
+use super::lake_attributes;
 use super::lake_fs::{
     self, check_key, prepare_write, ChecksumSpec, InternalInfo, KeyLocks, Layout, LockSet, INFO_KMS_KEY,
-    INFO_MARKER_AT, INFO_PART_SIZES, MIN_PART_BYTES,
+    INFO_MARKER_AT, INFO_PART_CHECKSUMS, INFO_PART_SIZES, MIN_PART_BYTES,
 };
 use super::lake_list;
 use super::lake_owner::{self, internal, require_owner, Claim};
@@ -155,6 +156,39 @@ impl Found {
     fn part_sizes(&self) -> Option<Vec<u64>> {
         let v = self.info.as_ref()?.get(INFO_PART_SIZES)?.as_array()?;
         v.iter().map(serde_json::Value::as_u64).collect()
+    }
+
+    /// GET of part `n` of a multipart object uploaded with checksums answers that part's checksum
+    /// (the checksum of the bytes returned) and the object's checksum type.
+    fn part_checksum(&self, n: i32) -> Option<(Checksum, ChecksumType)> {
+        let sum = self
+            .part_checksums()
+            .get(usize::try_from(n).ok()?.checked_sub(1)?)?
+            .clone();
+        Some((sum, checksum_type(self.info.as_ref())))
+    }
+
+    /// The per-part checksums (empty for an object uploaded without any).
+    fn part_checksums(&self) -> Vec<Checksum> {
+        let Some(parts) = self
+            .info
+            .as_ref()
+            .and_then(|i| i.get(INFO_PART_CHECKSUMS)?.as_array().cloned())
+        else {
+            return Vec::new();
+        };
+        let field = |p: &serde_json::Value, name: &str| p.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        parts
+            .iter()
+            .map(|p| Checksum {
+                checksum_crc32: field(p, "checksum_crc32"),
+                checksum_crc32c: field(p, "checksum_crc32c"),
+                checksum_sha1: field(p, "checksum_sha1"),
+                checksum_sha256: field(p, "checksum_sha256"),
+                checksum_crc64nvme: field(p, "checksum_crc64nvme"),
+                ..Default::default()
+            })
+            .collect()
     }
 
     /// `(first byte, length, parts count)` of part `n`.
@@ -559,6 +593,29 @@ impl LakeBuckets {
             id: Some(hex::encode(caller.tenant_id())),
         }
     }
+}
+
+/// The per-part checksums of a multipart object, as kept in the sidecar ([`INFO_PART_CHECKSUMS`]).
+fn part_checksums_json(sums: &[Checksum]) -> serde_json::Value {
+    let parts: Vec<serde_json::Value> = sums
+        .iter()
+        .map(|c| {
+            let mut m = serde_json::Map::new();
+            for (name, v) in [
+                ("checksum_crc32", &c.checksum_crc32),
+                ("checksum_crc32c", &c.checksum_crc32c),
+                ("checksum_sha1", &c.checksum_sha1),
+                ("checksum_sha256", &c.checksum_sha256),
+                ("checksum_crc64nvme", &c.checksum_crc64nvme),
+            ] {
+                if let Some(v) = v {
+                    m.insert(name.into(), v.clone().into());
+                }
+            }
+            serde_json::Value::Object(m)
+        })
+        .collect();
+    parts.into()
 }
 
 /// How an object's checksum was computed: as recorded for a multipart object, else over the
@@ -999,6 +1056,7 @@ impl LakeBuckets {
         // Held until s3s-fs has opened the file and read its sidecars: bytes and ETag agree.
         let (_locks, found) = self.open_for_read(caller, &bucket, &key, conditions).await?;
         let mut parts_count = None;
+        let part_number = req.input.part_number;
         if let Some(n) = req.input.part_number.take() {
             if req.input.range.is_some() {
                 return Err(s3_error!(
@@ -1032,9 +1090,20 @@ impl LakeBuckets {
         let read = self.read_object(&bucket, &key, &found, req.input.range, checksums_wanted);
         let mut resp = S3Response::new(read.await?);
         let out = &mut resp.output;
-        out.last_modified = Some(found.last_modified);
+        out.last_modified = Some(found.last_modified.clone());
         out.tag_count = lake_tags::count(found.info.as_ref());
         out.parts_count = parts_count;
+        if let Some((sum, kind)) = part_number
+            .filter(|_| checksums_wanted)
+            .and_then(|n| found.part_checksum(n))
+        {
+            out.checksum_crc32 = sum.checksum_crc32;
+            out.checksum_crc32c = sum.checksum_crc32c;
+            out.checksum_sha1 = sum.checksum_sha1;
+            out.checksum_sha256 = sum.checksum_sha256;
+            out.checksum_crc64nvme = sum.checksum_crc64nvme;
+            out.checksum_type = Some(kind);
+        }
         out.storage_class = storage_class(found.info.as_ref()).map(|c| StorageClass::from(c.to_string()));
         out.accept_ranges = Some("bytes".into());
         out.server_side_encryption = Self::aws_kms();
@@ -1097,6 +1166,63 @@ impl LakeBuckets {
         out.ssekms_key_id = Some(kms);
         tag_count_header(&mut resp.headers, lake_tags::count(found.info.as_ref()));
         Ok(resp)
+    }
+
+    /// GetObjectAttributes ([`lake_attributes`]): only what `x-amz-object-attributes` asks for.
+    pub async fn get_object_attributes(
+        &self,
+        caller: &Caller,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let input = &req.input;
+        let wanted = lake_attributes::wanted(&input.object_attributes)?;
+        let none = Conditions {
+            if_match: None,
+            if_none_match: None,
+            if_modified_since: None,
+            if_unmodified_since: None,
+        };
+        let (_locks, found) = self.open_for_read(caller, &input.bucket, &input.key, none).await?;
+        self.may_decrypt(
+            caller,
+            &input.bucket,
+            &input.key,
+            found.info.as_ref(),
+            "GetObjectAttributes",
+        )?;
+        let mut out = GetObjectAttributesOutput {
+            last_modified: Some(found.last_modified.clone()),
+            ..Default::default()
+        };
+        if wanted.etag {
+            out.e_tag = Some(ETag::Strong(found.etag.clone()));
+        }
+        if wanted.size {
+            out.object_size = Some(i64::try_from(found.size).unwrap_or(i64::MAX));
+        }
+        if wanted.storage_class {
+            let class = storage_class(found.info.as_ref()).unwrap_or(StorageClass::STANDARD);
+            out.storage_class = Some(StorageClass::from(class.to_string()));
+        }
+        if wanted.checksum {
+            let (sum, kind) = Self::answered_checksums(&found, true);
+            out.checksum = kind.map(|k| Checksum {
+                checksum_type: Some(k),
+                ..sum
+            });
+        }
+        if wanted.parts {
+            if let Some(sizes) = found.part_sizes() {
+                let parts = lake_attributes::parts(
+                    &sizes,
+                    &found.part_checksums(),
+                    input.part_number_marker,
+                    input.max_parts,
+                )?;
+                out.object_parts = Some(parts);
+            }
+        }
+        Ok(S3Response::new(out))
     }
 
     /// DeleteObject: bytes and sidecars; a missing key is success (204), as in S3.
@@ -1639,7 +1765,8 @@ impl LakeBuckets {
             .map(|t| t.as_str())
             .or(declared.as_deref())
             .is_some_and(|t| t == ChecksumType::FULL_OBJECT);
-        let object_sum = lake_fs::multipart_checksum(&given_sums, full_object, &whole).await?;
+        let algorithm = lake_upload::started(&self.layout, &upload_id).and_then(|s| s.checksum_algorithm);
+        let object_sum = lake_fs::multipart_checksum(&given_sums, full_object, &whole, algorithm.as_deref()).await?;
 
         let _locks = LockSet::new(&self.layout).write(&bucket, &key).acquire().await;
         self.own_locked(caller, &bucket)?;
@@ -1658,7 +1785,10 @@ impl LakeBuckets {
         let mut info = InternalInfo::new();
         info.insert("e_tag".into(), etag.into());
         info.insert(INFO_PART_SIZES.into(), serde_json::json!(sizes));
-        if let Some((sum, kind)) = object_sum {
+        if let Some(sum) = &object_sum {
+            info.insert(INFO_PART_CHECKSUMS.into(), part_checksums_json(&sum.parts));
+        }
+        if let Some(lake_fs::MultipartSum { object: sum, kind, .. }) = object_sum {
             // s3s-fs's sidecar fields: its GET/HEAD return them on whole-object reads.
             for (name, v) in [
                 ("checksum_crc32", &sum.checksum_crc32),

@@ -417,6 +417,9 @@ pub(crate) type InternalInfo = serde_json::Map<String, serde_json::Value>;
 pub(crate) const INFO_KMS_KEY: &str = "sse_kms_key_id";
 /// Key of the part sizes of a multipart object, in its internal-info sidecar.
 pub(crate) const INFO_PART_SIZES: &str = "part_sizes";
+/// Key of the per-part checksums the Complete of a multipart object listed (one object per part,
+/// s3s field names), in its internal-info sidecar: GetObjectAttributes' `ObjectParts`.
+pub(crate) const INFO_PART_CHECKSUMS: &str = "part_checksums";
 /// Key of the mock-clock instant (µs) a folder marker (`a/`) was PUT, in the marker's
 /// internal-info sidecar. s3s-fs keeps a marker as a bare folder, which longer keys create too:
 /// the sidecar is what tells a marker someone PUT (HEAD 200, as S3) from an implied folder (404).
@@ -617,19 +620,28 @@ fn get<'c>(c: &'c dto::Checksum, alg: &str) -> Option<&'c String> {
 /// asks for it (`x-amz-checksum-type` on Create or Complete: `full_object`); otherwise
 /// `COMPOSITE` (the checksum of the concatenated binary part checksums, then `-<part count>`),
 /// S3's defaults. A whole-object value the request carries (`whole`) must match (`BadDigest`).
-/// `None` when the parts carry no checksum; `InvalidPart` when a part's value does not match it.
+/// `None` when neither the parts, the claim nor the upload name an algorithm; `InvalidPart` when
+/// a part's value does not match it. Also returns each part's checksum (for `ObjectParts` and
+/// GET of one part), computed from its bytes.
 pub(crate) async fn multipart_checksum(
     parts: &[(PathBuf, dto::Checksum)],
     full_object: bool,
     whole: &dto::Checksum,
-) -> S3Result<Option<(dto::Checksum, dto::ChecksumType)>> {
+    declared: Option<&str>,
+) -> S3Result<Option<MultipartSum>> {
     // The algorithm every listed part names, else the one the whole object's claim uses (a
     // client may list parts without their checksums and still claim one for the object: it is
-    // checked against the parts' bytes all the same).
+    // checked against the parts' bytes all the same), else the one CreateMultipartUpload
+    // declared (S3 computes it for parts listed by ETag alone).
     let Some(alg) = ALGORITHMS
         .into_iter()
         .find(|a| !parts.is_empty() && parts.iter().all(|(_, c)| get(c, a).is_some()))
         .or_else(|| ALGORITHMS.into_iter().find(|a| get(whole, a).is_some()))
+        .or_else(|| {
+            ALGORITHMS
+                .into_iter()
+                .find(|a| declared.is_some_and(|d| d.eq_ignore_ascii_case(a)))
+        })
     else {
         return Ok(None);
     };
@@ -648,6 +660,7 @@ pub(crate) async fn multipart_checksum(
         .hasher()
     };
     let (mut full, mut composite) = (one(), one());
+    let mut part_sums = Vec::with_capacity(parts.len());
     let mut buf = vec![0u8; 64 * 1024];
     for (i, (path, given)) in parts.iter().enumerate() {
         let mut part = one();
@@ -672,6 +685,11 @@ pub(crate) async fn multipart_checksum(
             .decode(&value)
             .map_err(S3Error::internal_error)?;
         composite.update(&raw);
+        let mut sum = dto::Checksum::default();
+        if let Some(s) = slot(&mut sum, alg) {
+            *s = Some(value);
+        }
+        part_sums.push(sum);
     }
     let (value, kind) = if full_object {
         (get(&full.finalize(), alg).cloned(), dto::ChecksumType::FULL_OBJECT)
@@ -695,7 +713,22 @@ pub(crate) async fn multipart_checksum(
     if let Some(s) = slot(&mut out, alg) {
         *s = value;
     }
-    Ok(Some((out, dto::ChecksumType::from_static(kind))))
+    Ok(Some(MultipartSum {
+        object: out,
+        kind: dto::ChecksumType::from_static(kind),
+        parts: part_sums,
+    }))
+}
+
+/// A multipart object's checksum ([`multipart_checksum`]).
+#[derive(Debug)]
+pub(crate) struct MultipartSum {
+    /// The object's checksum.
+    pub object: dto::Checksum,
+    /// `COMPOSITE` or `FULL_OBJECT`.
+    pub kind: dto::ChecksumType,
+    /// Each part's checksum, in part order.
+    pub parts: Vec<dto::Checksum>,
 }
 
 /// The `alg` checksum (`CRC32`... as S3 names them) of a stored file; `InvalidArgument` for an

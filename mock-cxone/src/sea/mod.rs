@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod datalake;
 pub mod expect_continue;
 pub mod front;
+pub mod lake_attributes;
 pub mod lake_bucket;
 pub mod lake_fs;
 pub mod lake_list;

@@ -15,6 +15,8 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH};
 use sha2::Digest as _;
 
+use super::lake_attributes::unquote_etag;
+
 /// Header of the request id.
 pub const REQUEST_ID: &str = "x-amz-request-id";
 /// Header of the extended request id (host id).
@@ -76,7 +78,15 @@ where
         Box::pin(async move {
             let mut resp = fut.await?;
             let (request_id, host_id) = new_ids();
-            if resp.status().is_client_error() || resp.status().is_server_error() {
+            if resp.status().is_success() {
+                // GetObjectAttributes' ETag, which S3 alone leaves unquoted (`lake_attributes`).
+                if let Some(new) = resp.body().bytes().and_then(|b| unquote_etag(&b)) {
+                    if resp.headers().contains_key(CONTENT_LENGTH) {
+                        resp.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(new.len()));
+                    }
+                    *resp.body_mut() = s3s::Body::from(Bytes::from(new));
+                }
+            } else if resp.status().is_client_error() || resp.status().is_server_error() {
                 // Error bodies are small and whole (s3s serialises them to a buffer).
                 if let Some(new) = resp.body().bytes().and_then(|b| with_ids(&b, &request_id, &host_id)) {
                     if resp.headers().contains_key(CONTENT_LENGTH) {

@@ -115,6 +115,16 @@ fn only_null_version(version_id: Option<&str>) -> S3Result<()> {
     }
 }
 
+/// GetObjectAttributes of the object (version `null`) ([`crate::sea::lake_attributes`]).
+pub(super) async fn get_object_attributes(
+    lake: &LakeBuckets,
+    caller: &Caller,
+    req: S3Request<GetObjectAttributesInput>,
+) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+    only_null_version(req.input.version_id.as_deref())?;
+    lake.get_object_attributes(caller, req).await
+}
+
 /// GetObjectTagging of the object (version `null`): its tag set ([`crate::sea::lake_tags`]).
 pub(super) async fn get_object_tagging(
     lake: &LakeBuckets,
