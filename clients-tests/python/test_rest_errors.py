@@ -253,3 +253,24 @@ def test_errors_request_ids_differ(mock):
     a = assert_api_error(mock.get("/_mock/tenants/t-nope"), 404)
     b = assert_api_error(mock.get("/_mock/tenants/t-nope"), 404)
     assert a["request_id"] != b["request_id"]
+
+
+def test_a_refused_request_with_an_unread_body_closes_its_connection(mock):
+    """A POST refused before its body is read (401 without a token, 403 without the scope) says
+    `Connection: close`, so a keep-alive client never sends its next request into a socket the
+    server has dropped (CI once saw python-requests fail with RemoteDisconnected on the call after
+    such a refusal). A refusal of a bodiless GET keeps the connection."""
+    body = {"category": "telephony", "destination": {"type": "aws_s3", "bucket": "bi-lake"}}
+    reader = mock.tenant("reader", scopes=["data-download:read"])
+    token = mock.token(reader)
+    for _ in range(50):
+        r = mock.request("POST", "/api/v2/data-downloads", json=body)
+        assert_api_error(r, 401)
+        assert r.headers.get("Connection", "").lower() == "close", r.headers
+        r = mock.request("POST", "/api/v2/data-downloads", token, json=body)
+        assert_api_error(r, 403)
+        assert r.headers.get("Connection", "").lower() == "close", r.headers
+        # The same session goes on at once (no retries configured): a fresh connection each time.
+        r = mock.request("GET", "/api/v2/data-downloads", "not-a-token")
+        assert_api_error(r, 401)
+        assert r.headers.get("Connection", "").lower() != "close", r.headers

@@ -2,6 +2,7 @@
 //! API (`/_mock`). Handlers parse, authenticate and map errors; domain modules decide.
 
 pub mod auth;
+pub mod connection;
 pub mod control;
 pub mod dashboard;
 pub mod downloads;
@@ -46,8 +47,10 @@ pub fn router(app: Arc<App>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), maintenance::gate))
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT_BYTES))
-        // Outermost: every answer is counted and logged, the gates' refusals included.
+        // Every answer is counted and logged, the gates' refusals included.
         .layer(middleware::from_fn_with_state(app.clone(), crate::observe::rest))
+        // Outermost: any refusal of a request whose body was not read closes the connection.
+        .layer(middleware::from_fn(connection::close_after_refused_body))
         .with_state(app)
 }
 
