@@ -601,21 +601,27 @@ fn part_checksums_json(sums: &[Checksum]) -> serde_json::Value {
         .iter()
         .map(|c| {
             let mut m = serde_json::Map::new();
-            for (name, v) in [
-                ("checksum_crc32", &c.checksum_crc32),
-                ("checksum_crc32c", &c.checksum_crc32c),
-                ("checksum_sha1", &c.checksum_sha1),
-                ("checksum_sha256", &c.checksum_sha256),
-                ("checksum_crc64nvme", &c.checksum_crc64nvme),
-            ] {
-                if let Some(v) = v {
-                    m.insert(name.into(), v.clone().into());
-                }
-            }
+            insert_checksums(&mut m, c);
             serde_json::Value::Object(m)
         })
         .collect();
     parts.into()
+}
+
+/// Puts the set fields of `c` into a sidecar map under s3s-fs's names (`checksum_crc32`...),
+/// which its GET and HEAD read back.
+fn insert_checksums(m: &mut InternalInfo, c: &Checksum) {
+    for (name, v) in [
+        ("checksum_crc32", &c.checksum_crc32),
+        ("checksum_crc32c", &c.checksum_crc32c),
+        ("checksum_sha1", &c.checksum_sha1),
+        ("checksum_sha256", &c.checksum_sha256),
+        ("checksum_crc64nvme", &c.checksum_crc64nvme),
+    ] {
+        if let Some(v) = v {
+            m.insert(name.into(), v.clone().into());
+        }
+    }
 }
 
 /// How an object's checksum was computed: as recorded for a multipart object, else over the
@@ -1790,17 +1796,7 @@ impl LakeBuckets {
         }
         if let Some(lake_fs::MultipartSum { object: sum, kind, .. }) = object_sum {
             // s3s-fs's sidecar fields: its GET/HEAD return them on whole-object reads.
-            for (name, v) in [
-                ("checksum_crc32", &sum.checksum_crc32),
-                ("checksum_crc32c", &sum.checksum_crc32c),
-                ("checksum_sha1", &sum.checksum_sha1),
-                ("checksum_sha256", &sum.checksum_sha256),
-                ("checksum_crc64nvme", &sum.checksum_crc64nvme),
-            ] {
-                if let Some(v) = v {
-                    info.insert(name.into(), v.clone().into());
-                }
-            }
+            insert_checksums(&mut info, &sum);
             info.insert(lake_fs::INFO_CHECKSUM_TYPE.into(), kind.as_str().into());
             out.checksum_crc32 = sum.checksum_crc32;
             out.checksum_crc32c = sum.checksum_crc32c;

@@ -242,7 +242,7 @@ async function openWithToken(ev, href) {
 // One object: a link to the read-only view when the mock holds it, else its path to copy.
 function objectItem(uri, external) {
   const o = parseS3(uri);
-  if (!o) return h("li", {}, h("span", { class: "object-path" }, uri));
+  if (!o) return h("li", {}, h("span", { class: "object-path", title: uri }, uri), copyButton(uri));
   if (external) {
     return h("li", {},
       h("span", { class: "object-path", title: uri }, uri),
@@ -273,7 +273,8 @@ function objectList(uris, external) {
 
 function isExternalDownload(downloadId) {
   const d = (state.overview?.downloads || []).find((x) => x.id === downloadId);
-  return !!(d && d.destination && d.destination.endpoint);
+  // Another S3 endpoint, or Azure Blob Storage (its files are blob URLs, shown as paths to copy).
+  return !!(d && d.destination && (d.destination.endpoint || d.destination.type === "azure_blob"));
 }
 
 // ---- Clock -----------------------------------------------------------------------------------
