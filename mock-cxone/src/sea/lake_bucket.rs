@@ -68,6 +68,19 @@ use crate::faults::kms;
 use crate::storage::daily_cap::SEA_BUCKET;
 use crate::store::time::{from_us, to_us, Instant};
 
+/// Copies the five checksum fields of `$sum` (a [`Checksum`]) into `$out`, an s3s answer with
+/// fields of the same names (GetObject, UploadPart, CompleteMultipartUpload, CopyObjectResult).
+macro_rules! set_checksums {
+    ($out:expr, $sum:expr) => {{
+        let sum: Checksum = $sum;
+        $out.checksum_crc32 = sum.checksum_crc32;
+        $out.checksum_crc32c = sum.checksum_crc32c;
+        $out.checksum_sha1 = sum.checksum_sha1;
+        $out.checksum_sha256 = sum.checksum_sha256;
+        $out.checksum_crc64nvme = sum.checksum_crc64nvme;
+    }};
+}
+
 /// GetObject's and HeadObject's answers share these fields (two s3s types, the same names): the
 /// object's attributes (`lake_read::Attributes`), ETag, modification time and the answered
 /// checksums, plus the `extra` fields of the one being built.
@@ -168,26 +181,14 @@ impl Found {
         Some((sum, checksum_type(self.info.as_ref())))
     }
 
-    /// The per-part checksums (empty for an object uploaded without any).
+    /// The per-part checksums (empty for an object uploaded without any): each part's entry is
+    /// a small sidecar map of its own ([`insert_checksums`]).
     fn part_checksums(&self) -> Vec<Checksum> {
-        let Some(parts) = self
-            .info
-            .as_ref()
-            .and_then(|i| i.get(INFO_PART_CHECKSUMS)?.as_array().cloned())
-        else {
-            return Vec::new();
-        };
-        let field = |p: &serde_json::Value, name: &str| p.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        let parts = self.info.as_ref().and_then(|i| i.get(INFO_PART_CHECKSUMS)?.as_array());
         parts
-            .iter()
-            .map(|p| Checksum {
-                checksum_crc32: field(p, "checksum_crc32"),
-                checksum_crc32c: field(p, "checksum_crc32c"),
-                checksum_sha1: field(p, "checksum_sha1"),
-                checksum_sha256: field(p, "checksum_sha256"),
-                checksum_crc64nvme: field(p, "checksum_crc64nvme"),
-                ..Default::default()
-            })
+            .into_iter()
+            .flatten()
+            .map(|p| lake_read::checksums(p.as_object()))
             .collect()
     }
 
@@ -361,9 +362,9 @@ impl LakeBuckets {
         })
     }
 
-    /// `NoSuchUpload` unless the upload exists; `AccessDenied` unless the tenant started it.
-    /// The upload is open, the caller's, and was started for this bucket and key (S3 answers
-    /// NoSuchUpload to an upload id named with another key).
+    /// `NoSuchUpload` unless the upload is open and was started for this bucket and key (S3
+    /// answers so to an upload id named with another key); `AccessDenied` unless the tenant
+    /// started it.
     fn own_upload(&self, caller: &Caller, bucket: &str, key: &str, upload_id: &str) -> S3Result<()> {
         let no_such_upload = || {
             s3_error!(
@@ -1103,11 +1104,7 @@ impl LakeBuckets {
             .filter(|_| checksums_wanted)
             .and_then(|n| found.part_checksum(n))
         {
-            out.checksum_crc32 = sum.checksum_crc32;
-            out.checksum_crc32c = sum.checksum_crc32c;
-            out.checksum_sha1 = sum.checksum_sha1;
-            out.checksum_sha256 = sum.checksum_sha256;
-            out.checksum_crc64nvme = sum.checksum_crc64nvme;
+            set_checksums!(out, sum);
             out.checksum_type = Some(kind);
         }
         out.storage_class = storage_class(found.info.as_ref()).map(|c| StorageClass::from(c.to_string()));
@@ -1393,11 +1390,7 @@ impl LakeBuckets {
         if let Some(r) = out.copy_object_result.as_mut() {
             r.last_modified = Some(ts(now));
             if let Some(sum) = recomputed {
-                r.checksum_crc32 = sum.checksum_crc32;
-                r.checksum_crc32c = sum.checksum_crc32c;
-                r.checksum_sha1 = sum.checksum_sha1;
-                r.checksum_sha256 = sum.checksum_sha256;
-                r.checksum_crc64nvme = sum.checksum_crc64nvme;
+                set_checksums!(r, sum);
             }
         }
         out.server_side_encryption = Self::aws_kms();
@@ -1559,11 +1552,7 @@ impl LakeBuckets {
         req.credentials = Self::tenant_credentials(caller);
         let mut resp = self.fs.upload_part(req).await?;
         let out = &mut resp.output;
-        out.checksum_crc32 = sums.checksum_crc32;
-        out.checksum_crc32c = sums.checksum_crc32c;
-        out.checksum_sha1 = sums.checksum_sha1;
-        out.checksum_sha256 = sums.checksum_sha256;
-        out.checksum_crc64nvme = sums.checksum_crc64nvme;
+        set_checksums!(out, sums);
         out.server_side_encryption = Self::aws_kms();
         out.ssekms_key_id = Some(kms);
         Ok(resp)
@@ -1798,11 +1787,7 @@ impl LakeBuckets {
             // s3s-fs's sidecar fields: its GET/HEAD return them on whole-object reads.
             insert_checksums(&mut info, &sum);
             info.insert(lake_fs::INFO_CHECKSUM_TYPE.into(), kind.as_str().into());
-            out.checksum_crc32 = sum.checksum_crc32;
-            out.checksum_crc32c = sum.checksum_crc32c;
-            out.checksum_sha1 = sum.checksum_sha1;
-            out.checksum_sha256 = sum.checksum_sha256;
-            out.checksum_crc64nvme = sum.checksum_crc64nvme;
+            set_checksums!(out, sum);
             out.checksum_type = Some(kind);
         }
         // A new object, with the tags given on CreateMultipartUpload.
